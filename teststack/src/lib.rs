@@ -1,0 +1,301 @@
+//! # signet-teststack
+//!
+//! A local Sigstore stack for tests and demos: an OpenID Connect issuer, a Fulcio v2 and a
+//! Rekor v1 on one loopback HTTP listener, with durable state in a directory. It is a test
+//! stack, not a production log: one process, one shard, P-256 keys only, no rate limits.
+//!
+//! Layout, one concern per module:
+//! - [`store`]: the SQLite state (keys, CA certificates, log entries), fsynced before acks;
+//! - [`keys`]: key material made once per state directory and its published encodings;
+//! - [`oidc`]: the issuer (discovery, JWKS, auth code + PKCE, device flow, token checks);
+//! - [`ca`] and [`fulcio`]: certificate issuance with embedded SCTs, and its HTTP API;
+//! - [`merkle`], [`checkpoint`] and [`rekor`]: the RFC 6962 log, signed notes, SETs, HTTP API;
+//! - [`trust`]: `trusted_root.json`, `client_trust_config.json` and `env`, written atomically;
+//! - [`error`]: error bodies in each service's dialect and the size-limited JSON reader.
+//!
+//! It shares no verification code with `signet`: each side is checked against the other and
+//! against independent clients (sigstore-python, openssl).
+
+pub mod ca;
+pub mod checkpoint;
+pub mod error;
+pub mod fulcio;
+pub mod keys;
+pub mod merkle;
+pub mod oidc;
+pub mod rekor;
+pub mod store;
+pub mod trust;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::{
+    Json, Router,
+    http::{Method, StatusCode, Uri},
+    routing::get,
+};
+use serde_json::json;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::store::{Store, StoreError};
+
+/// How to run the stack.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub state_dir: PathBuf,
+    /// Must be a loopback address; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// The email the interactive and device flows log in as.
+    pub identity: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("refusing to listen on {0}: signet-teststack serves loopback addresses only")]
+    NotLoopback(SocketAddr),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot create the CA: {0}")]
+    Ca(#[from] ca::CaError),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("no running stack in {0} (its env file is missing)")]
+    NotRunning(PathBuf),
+    #[error("the server stopped with an error: {0}")]
+    Serve(std::io::Error),
+}
+
+fn now_unix() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Keys, CA and log identity of a state directory, made on first use and kept.
+struct Material {
+    oidc_key: p256::ecdsa::SigningKey,
+    rekor_key: p256::ecdsa::SigningKey,
+    ca: ca::Ca,
+    tree_id: i64,
+    created: i64,
+}
+
+fn text_meta(
+    store: &Store,
+    key: &str,
+    make: impl FnOnce() -> String,
+) -> Result<String, StoreError> {
+    let v = store.get_or_init(key, || Ok(make().into_bytes()))?;
+    String::from_utf8(v).map_err(|_| StoreError::Corrupt {
+        path: PathBuf::from(store::DB_FILE),
+        detail: format!("{key} is not text"),
+    })
+}
+
+fn parse_meta<T: std::str::FromStr>(key: &str, v: String) -> Result<T, StoreError> {
+    v.parse().map_err(|_| StoreError::Corrupt {
+        path: PathBuf::from(store::DB_FILE),
+        detail: format!("{key} is not a number: {v:?}"),
+    })
+}
+
+fn load_material(store: &Store) -> Result<Material, Error> {
+    // Validity windows start a minute before creation so that clients with a slightly
+    // different clock, or second-granular times, never fall before them.
+    let created = text_meta(store, "created_at", || (now_unix() as i64 - 60).to_string())?;
+    let created: i64 = parse_meta("created_at", created)?;
+    let tree_id = text_meta(store, "tree_id", || {
+        (rand::random::<u64>() >> 1).max(1).to_string()
+    })?;
+    let tree_id: i64 = parse_meta("tree_id", tree_id)?;
+    let root_key = keys::load_or_create(store, "fulcio_root_key")?;
+    let intermediate_key = keys::load_or_create(store, "fulcio_intermediate_key")?;
+    let root_der = store.get_or_init("fulcio_root_cert", || {
+        ca::make_root(&root_key, created as u64).map_err(|e| e.to_string())
+    })?;
+    let intermediate_der = store.get_or_init("fulcio_intermediate_cert", || {
+        ca::make_intermediate(&intermediate_key, &root_key, &root_der, created as u64)
+            .map_err(|e| e.to_string())
+    })?;
+    Ok(Material {
+        oidc_key: keys::load_or_create(store, "oidc_key")?,
+        rekor_key: keys::load_or_create(store, "rekor_key")?,
+        ca: ca::Ca {
+            intermediate_key,
+            intermediate_der,
+            root_der,
+            ct_key: keys::load_or_create(store, "ct_key")?,
+        },
+        tree_id,
+        created,
+    })
+}
+
+/// A stack serving in the background of the current tokio runtime.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub base_url: String,
+    pub issuer_url: String,
+    pub state_dir: PathBuf,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+/// Opens the state, binds the listener, writes the published files (`env` last) and serves.
+pub async fn start(opts: ServeOptions) -> Result<Running, Error> {
+    if !opts.listen.ip().is_loopback() {
+        return Err(Error::NotLoopback(opts.listen));
+    }
+    let dir = opts.state_dir.clone();
+    let store = Store::open(&dir)?;
+    let env_path = dir.join(trust::ENV_FILE);
+    match std::fs::remove_file(&env_path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(source) => {
+            return Err(Error::Io {
+                path: env_path,
+                source,
+            });
+        }
+    }
+    let material = load_material(&store)?;
+    let listener = tokio::net::TcpListener::bind(opts.listen)
+        .await
+        .map_err(|source| Error::Bind {
+            addr: opts.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| Error::Bind {
+        addr: opts.listen,
+        source,
+    })?;
+    let base_url = format!("http://{addr}");
+    let issuer_url = format!("{base_url}/oidc");
+
+    let issuer = Arc::new(oidc::Issuer::new(
+        issuer_url.clone(),
+        material.oidc_key,
+        opts.identity.clone(),
+    ));
+    let published = trust::Published {
+        base_url: &base_url,
+        issuer_url: &issuer_url,
+        valid_from: material.created,
+        ca_chain_der: [&material.ca.intermediate_der, &material.ca.root_der],
+        rekor_key: material.rekor_key.verifying_key(),
+        ct_key: material.ca.ct_key.verifying_key(),
+    };
+    let write = published.write_all(&dir);
+    let app = Router::new()
+        .nest("/oidc", oidc::router(issuer.clone()))
+        .merge(fulcio::router(Arc::new(fulcio::Service {
+            ca: material.ca,
+            issuer,
+        })))
+        .merge(rekor::router(Arc::new(rekor::Log::open(
+            store,
+            material.rekor_key,
+            material.tree_id,
+            base_url.clone(),
+        )?)))
+        .route("/", get(index))
+        .fallback(not_found);
+    // The listener is bound, so connections queue from here on; `env` is written last of
+    // all, so a client that sees it can connect.
+    write.map_err(|source| Error::Io {
+        path: dir.clone(),
+        source,
+    })?;
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await
+    });
+    Ok(Running {
+        addr,
+        base_url,
+        issuer_url,
+        state_dir: dir,
+        shutdown: Some(tx),
+        task,
+    })
+}
+
+impl Running {
+    /// Stops serving, waits for in-flight requests, and removes the `env` file.
+    pub async fn stop(mut self) -> Result<(), Error> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let result = (&mut self.task).await;
+        let _ = std::fs::remove_file(self.state_dir.join(trust::ENV_FILE));
+        match result {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(Error::Serve(e)),
+            Err(e) => Err(Error::Serve(std::io::Error::other(e.to_string()))),
+        }
+    }
+
+    /// Resolves if the server stops by itself (an error); it never does otherwise.
+    pub async fn stopped(&mut self) -> Result<(), Error> {
+        match (&mut self.task).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(Error::Serve(e)),
+            Err(e) => Err(Error::Serve(std::io::Error::other(e.to_string()))),
+        }
+    }
+}
+
+/// A signed ID token from the issuer of the stack running in `state_dir`.
+pub fn mint_token(state_dir: &Path, email: &str, expires_in: u64) -> Result<String, Error> {
+    let env_path = state_dir.join(trust::ENV_FILE);
+    let env = std::fs::read_to_string(&env_path)
+        .map_err(|_| Error::NotRunning(state_dir.to_path_buf()))?;
+    let issuer_url = trust::parse_env(&env)
+        .into_iter()
+        .find(|(k, _)| k == "SIGNET_OIDC_ISSUER")
+        .map(|(_, v)| v)
+        .ok_or_else(|| Error::NotRunning(state_dir.to_path_buf()))?;
+    let store = Store::open(state_dir)?;
+    let key = keys::load_or_create(&store, "oidc_key")?;
+    let issuer = oidc::Issuer::new(issuer_url, key, email.to_string());
+    Ok(issuer.mint(email, oidc::AUDIENCE, expires_in, None, now_unix()))
+}
+
+async fn index() -> Json<serde_json::Value> {
+    Json(json!({
+        "service": "signet-teststack",
+        "oidc": "/oidc/.well-known/openid-configuration",
+        "fulcio": ["/api/v2/signingCert", "/api/v2/trustBundle", "/api/v2/configuration"],
+        "rekor": ["/api/v1/log", "/api/v1/log/publicKey", "/api/v1/log/entries",
+                  "/api/v1/log/entries/{uuid}", "/api/v1/log/entries/retrieve", "/api/v1/index/retrieve"],
+    }))
+}
+
+async fn not_found(method: Method, uri: Uri) -> (StatusCode, Json<serde_json::Value>) {
+    (
+        StatusCode::NOT_FOUND,
+        Json(
+            json!({ "code": 404, "message": format!("no such endpoint: {method} {}", uri.path()) }),
+        ),
+    )
+}
