@@ -1,27 +1,26 @@
 //! The test stack's local OpenID Connect issuer.
 //!
-//! Owns the issuer's identity tokens: minting ES256 ID tokens with the stack's P-256 key, publishing
-//! that key as a JWKS, and the full token check the local Fulcio relies on ([`Issuer::verify`]).
-//! Owns the HTTP side too ([`router`]): discovery, JWKS, the authorization-code flow with PKCE S256
+//! Owns the issuer's ID tokens: minting ES256 tokens with the stack's P-256 key, publishing that key
+//! as a JWKS, and the full token check the local Fulcio relies on ([`Issuer::verify`]). Owns the
+//! HTTP side too ([`router`]): discovery, JWKS, the authorization-code flow with PKCE S256
 //! (RFC 6749 §4.1, RFC 7636) and the device flow (RFC 8628). The stack has no users, so every
-//! request is approved automatically as the configured identity. Pending codes live in memory only,
-//! are pruned on every request and capped at [`MAX_PENDING`] entries.
+//! request is approved as the configured identity. Pending codes live in memory only, are pruned
+//! on every request and capped at [`MAX_PENDING`].
 //!
 //! JWS encoding and signature checks use the `jsonwebtoken` crate (RustCrypto backend), so tokens
-//! come from a widely used implementation rather than from code shared with signet. Before handing
-//! a token to it, [`Issuer::verify`] reads the header itself to name the algorithm it refuses, and
-//! checks every claim itself so that each failure carries its facts.
-//!
-//! The issuer never logs; tokens, codes and keys stay out of any output.
+//! come from a widely used implementation, not from code shared with signet. [`Issuer::verify`]
+//! reads the JWS header itself first, to name any algorithm it refuses, and checks every claim
+//! itself, so that each failure carries its facts. Nothing here logs; tokens and codes stay out of
+//! any output.
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -33,34 +32,28 @@ use p256::ecdsa::SigningKey;
 use p256::pkcs8::{EncodePrivateKey, EncodePublicKey};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
-use url::Url;
-use url::form_urlencoded;
+use url::{Url, form_urlencoded};
 
 /// The audience Sigstore clients request and Fulcio expects.
 pub const AUDIENCE: &str = "sigstore";
+/// Most authorization plus device codes pending at once; beyond it requests get 503.
+pub const MAX_PENDING: usize = 10_000;
 
-/// Lifetime of ID and access tokens handed out by the token endpoint.
+/// Lifetime of the ID and access tokens the token endpoint hands out.
 const TOKEN_LIFETIME_SECS: u64 = 600;
-/// Lifetime of an authorization code.
 const CODE_LIFETIME_SECS: u64 = 60;
-/// Lifetime of a device code.
 const DEVICE_LIFETIME_SECS: u64 = 300;
-/// The polling interval a device client is told to respect.
+/// The polling interval device clients are told; `slow_down` adds 5 s to it (RFC 8628 §3.5).
 const DEVICE_INTERVAL_SECS: u64 = 1;
-/// How much `slow_down` adds to a device code's interval (RFC 8628 §3.5).
 const SLOW_DOWN_STEP_SECS: u64 = 5;
 /// Expired device codes are kept this long so that late polls learn `expired_token`.
 const EXPIRED_DEVICE_GRACE_SECS: u64 = 300;
-/// Most pending authorization plus device codes held at once.
-pub const MAX_PENDING: usize = 10_000;
-/// Longest accepted request parameter, name or value.
 const MAX_PARAM_LEN: usize = 4096;
-/// Longest token [`Issuer::verify`] will look at.
 const MAX_TOKEN_LEN: usize = 16 * 1024;
 /// Clock skew tolerated on `iat` and `nbf`.
 const CLOCK_SKEW_SECS: u64 = 30;
 const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
-/// RFC 8628 §6.1: consonants only, no look-alikes.
+/// RFC 8628 §6.1: consonants only, nothing that reads as a word or a look-alike.
 const USER_CODE_ALPHABET: &[u8] = b"BCDFGHJKLMNPQRSTVWXZ";
 
 /// The claims of a verified ID token.
@@ -100,13 +93,17 @@ pub enum TokenError {
     EmailNotVerified(String),
 }
 
+fn malformed(why: impl Into<String>) -> TokenError {
+    TokenError::Malformed(why.into())
+}
+
 /// The local issuer: its URL, key, auto-approved identity and pending codes.
 pub struct Issuer {
     issuer_url: String,
     identity: String,
     kid: String,
-    x: String,
-    y: String,
+    jwk_x: String,
+    jwk_y: String,
     encoding_key: EncodingKey,
     decoding_key: DecodingKey,
     pending: Mutex<Pending>,
@@ -130,26 +127,22 @@ impl Issuer {
     /// that the interactive and device flows auto-approve as.
     ///
     /// # Panics
-    /// Only if a valid P-256 key fails to encode as PKCS#8 / SPKI, which cannot happen.
+    /// Only if a valid P-256 key fails to encode as PKCS#8 or SPKI, which cannot happen.
     pub fn new(issuer_url: String, key: SigningKey, identity: String) -> Issuer {
         let public = key.verifying_key();
         let point = public.to_sec1_point(false);
         // An uncompressed P-256 point is 0x04 || x (32 bytes) || y (32 bytes).
         let (x, y) = point.as_bytes()[1..].split_at(32);
-        let spki = public
-            .to_public_key_der()
-            .expect("a P-256 public key always encodes as SubjectPublicKeyInfo");
-        let pkcs8 = key
-            .to_pkcs8_der()
-            .expect("a P-256 private key always encodes as PKCS#8");
+        let spki = public.to_public_key_der().expect("P-256 keys encode as SPKI");
+        let pkcs8 = key.to_pkcs8_der().expect("P-256 keys encode as PKCS#8");
         Issuer {
-            kid: hex::encode(Sha256::digest(spki.as_bytes()))[..16].to_owned(),
-            x: URL_SAFE_NO_PAD.encode(x),
-            y: URL_SAFE_NO_PAD.encode(y),
-            encoding_key: EncodingKey::from_ec_der(pkcs8.as_bytes()),
-            decoding_key: DecodingKey::from_ec_der(point.as_bytes()),
             issuer_url: issuer_url.trim_end_matches('/').to_owned(),
             identity,
+            kid: hex::encode(Sha256::digest(spki.as_bytes()))[..16].to_owned(),
+            jwk_x: URL_SAFE_NO_PAD.encode(x),
+            jwk_y: URL_SAFE_NO_PAD.encode(y),
+            encoding_key: EncodingKey::from_ec_der(pkcs8.as_bytes()),
+            decoding_key: DecodingKey::from_ec_der(point.as_bytes()),
             pending: Mutex::new(Pending::default()),
             #[cfg(test)]
             test_now: std::sync::atomic::AtomicU64::new(0),
@@ -164,8 +157,8 @@ impl Issuer {
     /// exp = now + lifetime, email, email_verified: true, and "nonce" when given.
     ///
     /// # Panics
-    /// Only if `jsonwebtoken` cannot use the key checked in [`Issuer::new`], which cannot happen
-    /// while exactly one `jsonwebtoken` crypto backend is enabled.
+    /// Only if `jsonwebtoken` cannot sign with the key [`Issuer::new`] encoded, which cannot happen
+    /// while exactly one `jsonwebtoken` crypto backend is enabled (this crate enables RustCrypto).
     pub fn mint(
         &self,
         email: &str,
@@ -174,21 +167,16 @@ impl Issuer {
         nonce: Option<&str>,
         now_unix: u64,
     ) -> String {
-        let mut claims = Map::new();
-        claims.insert("iss".into(), json!(self.issuer_url));
-        claims.insert("sub".into(), json!(email));
-        claims.insert("aud".into(), json!(audience));
-        claims.insert("iat".into(), json!(now_unix));
-        claims.insert("exp".into(), json!(now_unix.saturating_add(lifetime_secs)));
-        claims.insert("email".into(), json!(email));
-        claims.insert("email_verified".into(), json!(true));
-        if let Some(nonce) = nonce {
-            claims.insert("nonce".into(), json!(nonce));
+        let mut claims = json!({
+            "iss": self.issuer_url, "sub": email, "aud": audience, "iat": now_unix,
+            "exp": now_unix.saturating_add(lifetime_secs), "email": email, "email_verified": true,
+        });
+        if let (Some(nonce), Some(object)) = (nonce, claims.as_object_mut()) {
+            object.insert("nonce".into(), json!(nonce));
         }
         let mut header = Header::new(Algorithm::ES256);
         header.kid = Some(self.kid.clone());
-        jsonwebtoken::encode(&header, &claims, &self.encoding_key)
-            .expect("signing with the issuer's own P-256 key")
+        jsonwebtoken::encode(&header, &claims, &self.encoding_key).expect("ES256 signing works")
     }
 
     /// The full check used by the local Fulcio: JWS structure, ES256 only, signature against this
@@ -196,89 +184,59 @@ impl Issuer {
     /// `nbf` at most 30 s ahead, and `email_verified` true when an email claim is present.
     pub fn verify(&self, token: &str, audience: &str, now_unix: u64) -> Result<Claims, TokenError> {
         if token.len() > MAX_TOKEN_LEN {
-            return Err(TokenError::Malformed(format!(
-                "token is {} bytes long, more than {MAX_TOKEN_LEN}",
-                token.len()
-            )));
+            return Err(malformed(format!("{} bytes long, over {MAX_TOKEN_LEN}", token.len())));
         }
         let parts: Vec<&str> = token.split('.').collect();
         if parts.len() != 3 {
-            return Err(TokenError::Malformed(format!(
-                "expected 3 dot-separated parts, found {}",
-                parts.len()
-            )));
+            return Err(malformed(format!("{} dot-separated parts, not 3", parts.len())));
         }
-        let header = URL_SAFE_NO_PAD
-            .decode(parts[0])
-            .ok()
-            .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
-            .ok_or_else(|| TokenError::Malformed("header is not base64url JSON".into()))?;
-        let alg = header
-            .get("alg")
-            .and_then(Value::as_str)
-            .ok_or_else(|| TokenError::Malformed("header has no \"alg\" string".into()))?;
+        let header = URL_SAFE_NO_PAD.decode(parts[0]).ok();
+        let header: Value = header
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .ok_or_else(|| malformed("header is not base64url JSON"))?;
+        let Some(alg) = header.get("alg").and_then(Value::as_str) else {
+            return Err(malformed("header has no \"alg\" string"));
+        };
         if alg != "ES256" {
             return Err(TokenError::UnsupportedAlgorithm(alg.to_owned()));
         }
         if header.get("crit").is_some() {
-            return Err(TokenError::Malformed(
-                "header lists critical extensions, none are supported".into(),
-            ));
+            return Err(malformed("header lists critical extensions; none are supported"));
         }
-        // Signature only: the claims are checked below, with facts in every error.
+        // The signature only: claims are checked below, so that every error carries its facts.
         let mut validation = Validation::new(Algorithm::ES256);
         validation.required_spec_claims.clear();
         validation.validate_exp = false;
-        validation.validate_nbf = false;
         validation.validate_aud = false;
-        validation.leeway = 0;
-        let data =
-            jsonwebtoken::decode::<Value>(token, &self.decoding_key, &validation).map_err(|e| {
-                match e.kind() {
-                    ErrorKind::InvalidSignature => TokenError::BadSignature,
-                    ErrorKind::InvalidAlgorithm => TokenError::UnsupportedAlgorithm(alg.to_owned()),
-                    _ => TokenError::Malformed(e.to_string()),
-                }
-            })?;
-        let Value::Object(claims) = data.claims else {
-            return Err(TokenError::Malformed("claims are not a JSON object".into()));
+        let claims = jsonwebtoken::decode::<Value>(token, &self.decoding_key, &validation)
+            .map_err(|e| match e.kind() {
+                ErrorKind::InvalidSignature => TokenError::BadSignature,
+                _ => malformed(e.to_string()),
+            })?
+            .claims;
+        let Value::Object(claims) = claims else {
+            return Err(malformed("claims are not a JSON object"));
         };
         self.check_claims(&claims, audience, now_unix)
     }
 
-    fn check_claims(
-        &self,
-        claims: &Map<String, Value>,
-        audience: &str,
-        now: u64,
-    ) -> Result<Claims, TokenError> {
+    fn check_claims(&self, claims: &Map<String, Value>, audience: &str, now: u64) -> Result<Claims, TokenError> {
         let iss = string_claim(claims, "iss")?.ok_or(TokenError::MissingClaim("iss"))?;
         if iss != self.issuer_url {
-            return Err(TokenError::WrongIssuer {
-                expected: self.issuer_url.clone(),
-                got: iss,
-            });
+            let expected = self.issuer_url.clone();
+            return Err(TokenError::WrongIssuer { expected, got: iss });
         }
         let sub = string_claim(claims, "sub")?.ok_or(TokenError::MissingClaim("sub"))?;
         let aud = match claims.get("aud") {
             None => return Err(TokenError::MissingClaim("aud")),
-            Some(Value::String(aud)) => vec![aud.clone()],
-            Some(Value::Array(items)) => items
-                .iter()
-                .map(|item| item.as_str().map(str::to_owned))
-                .collect::<Option<Vec<_>>>()
-                .ok_or_else(|| TokenError::Malformed("\"aud\" array holds a non-string".into()))?,
-            Some(_) => {
-                return Err(TokenError::Malformed(
-                    "\"aud\" is neither a string nor an array of strings".into(),
-                ));
-            }
+            Some(Value::String(aud)) => Some(vec![aud.clone()]),
+            Some(Value::Array(items)) => items.iter().map(|i| i.as_str().map(str::to_owned)).collect(),
+            Some(_) => None,
         };
+        let aud = aud.ok_or_else(|| malformed("\"aud\" is not a string or an array of strings"))?;
         if !aud.iter().any(|a| a == audience) {
-            return Err(TokenError::WrongAudience {
-                expected: audience.to_owned(),
-                got: aud,
-            });
+            let expected = audience.to_owned();
+            return Err(TokenError::WrongAudience { expected, got: aud });
         }
         let exp = time_claim(claims, "exp")?.ok_or(TokenError::MissingClaim("exp"))?;
         let iat = time_claim(claims, "iat")?.ok_or(TokenError::MissingClaim("iat"))?;
@@ -297,32 +255,20 @@ impl Issuer {
         let email_verified = match claims.get("email_verified") {
             None => None,
             Some(Value::Bool(verified)) => Some(*verified),
-            Some(_) => {
-                return Err(TokenError::Malformed(
-                    "\"email_verified\" is not a boolean".into(),
-                ));
-            }
+            Some(_) => return Err(malformed("\"email_verified\" is not a boolean")),
         };
         if let Some(email) = &email
             && email_verified != Some(true)
         {
             return Err(TokenError::EmailNotVerified(email.clone()));
         }
-        Ok(Claims {
-            iss,
-            sub,
-            aud,
-            iat,
-            exp,
-            email,
-            email_verified,
-        })
+        Ok(Claims { iss, sub, aud, iat, exp, email, email_verified })
     }
 
     /// `{"keys":[{kty:EC, crv:P-256, x, y, kid, use:sig, alg:ES256}]}`
     pub fn jwks(&self) -> Value {
         json!({"keys": [{
-            "kty": "EC", "crv": "P-256", "x": self.x, "y": self.y,
+            "kty": "EC", "crv": "P-256", "x": self.jwk_x, "y": self.jwk_y,
             "kid": self.kid, "use": "sig", "alg": "ES256",
         }]})
     }
@@ -341,16 +287,16 @@ impl Issuer {
             "scopes_supported": ["openid", "email"],
             "grant_types_supported": ["authorization_code", DEVICE_GRANT],
             "code_challenge_methods_supported": ["S256"],
-            "token_endpoint_auth_methods_supported": ["none", "client_secret_post", "client_secret_basic"],
-            "claims_supported": ["iss", "sub", "aud", "iat", "exp", "email", "email_verified", "nonce"],
+            "token_endpoint_auth_methods_supported":
+                ["none", "client_secret_post", "client_secret_basic"],
+            "claims_supported":
+                ["iss", "sub", "aud", "iat", "exp", "email", "email_verified", "nonce"],
         })
     }
 
-    /// "Now" for the HTTP handlers; mint and verify take it explicitly.
+    /// "Now" for the HTTP handlers; `mint` and `verify` take it explicitly.
     fn now(&self) -> u64 {
-        let real = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let real = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
         #[cfg(test)]
         {
             match self.test_now.load(std::sync::atomic::Ordering::Relaxed) {
@@ -364,23 +310,81 @@ impl Issuer {
         }
     }
 
-    fn pending(&self) -> std::sync::MutexGuard<'_, Pending> {
-        // The maps stay consistent even if a holder panicked: every update is a single insert/remove.
-        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
+    /// The pending codes, pruned as of `now`.
+    fn pending(&self, now: u64) -> MutexGuard<'_, Pending> {
+        // Every update is a single insert or remove, so a poisoned map is still consistent.
+        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        pending.codes.retain(|_, code| code.expires_at > now);
+        let grace = EXPIRED_DEVICE_GRACE_SECS;
+        pending.devices.retain(|_, grant| grant.expires_at.saturating_add(grace) > now);
+        pending
+    }
+
+    /// Redeems an authorization code (single use whatever the outcome); returns its nonce.
+    fn redeem_code(&self, params: &Params, client_id: &str, now: u64) -> Result<Option<String>, OAuthError> {
+        let code = required(params, "code")?;
+        let redirect_uri = required(params, "redirect_uri")?;
+        let verifier = required(params, "code_verifier")?;
+        let unreserved = |b: u8| b.is_ascii_alphanumeric() || b"-._~".contains(&b);
+        if !(43..=128).contains(&verifier.len()) || !verifier.bytes().all(unreserved) {
+            return Err(oauth("invalid_request", "code_verifier is not 43-128 of [A-Za-z0-9-._~]"));
+        }
+        let grant = self.pending.lock().unwrap_or_else(PoisonError::into_inner).codes.remove(code);
+        let grant = grant.ok_or_else(|| oauth("invalid_grant", "unknown or used authorization code"))?;
+        let (expires_at, to) = (grant.expires_at, &grant.client_id);
+        let problem = if expires_at <= now {
+            format!("authorization code expired at {expires_at} (now {now})")
+        } else if to != client_id {
+            format!("code was issued to client {to:?}, not {client_id:?}")
+        } else if grant.redirect_uri != redirect_uri {
+            format!("redirect_uri differs from the authorized {:?}", grant.redirect_uri)
+        } else if URL_SAFE_NO_PAD.encode(Sha256::digest(verifier)) != grant.challenge {
+            "code_verifier does not match the code_challenge".to_owned()
+        } else {
+            return Ok(grant.nonce);
+        };
+        Err(oauth("invalid_grant", problem))
+    }
+
+    /// One poll of a device code: pending the first time, approved (and consumed) afterwards.
+    fn poll_device(&self, params: &Params, client_id: &str, now: u64) -> Result<(), OAuthError> {
+        let device_code = required(params, "device_code")?;
+        let mut pending = self.pending(now);
+        let Some(grant) = pending.devices.get_mut(device_code) else {
+            return Err(oauth("invalid_grant", "unknown or used device code"));
+        };
+        if grant.client_id != client_id {
+            let to = &grant.client_id;
+            return Err(oauth("invalid_grant", format!("device code was issued to {to:?}")));
+        }
+        if grant.expires_at <= now {
+            let expired = format!("device code expired at {} (now {now})", grant.expires_at);
+            pending.devices.remove(device_code);
+            return Err(oauth("expired_token", expired));
+        }
+        match grant.last_poll.replace(now) {
+            None => Err(oauth("authorization_pending", "not approved yet; poll again")),
+            Some(last) if now < last.saturating_add(grant.interval) => {
+                grant.interval += SLOW_DOWN_STEP_SECS;
+                let wait = format!("polling too fast; wait {} s between polls", grant.interval);
+                Err(oauth("slow_down", wait))
+            }
+            Some(_) => {
+                pending.devices.remove(device_code);
+                Ok(())
+            }
+        }
     }
 
     fn token_response(&self, client_id: &str, nonce: Option<&str>, now: u64) -> Response {
         let id_token = self.mint(&self.identity, client_id, TOKEN_LIFETIME_SECS, nonce, now);
-        no_store(
-            StatusCode::OK,
-            json!({
-                "access_token": random_token(),
-                "token_type": "Bearer",
-                "expires_in": TOKEN_LIFETIME_SECS,
-                "id_token": id_token,
-                "scope": "openid email",
-            }),
-        )
+        no_store(StatusCode::OK, json!({
+            "access_token": random_token(),
+            "token_type": "Bearer",
+            "expires_in": TOKEN_LIFETIME_SECS,
+            "id_token": id_token,
+            "scope": "openid email",
+        }))
     }
 }
 
@@ -388,28 +392,20 @@ fn string_claim(claims: &Map<String, Value>, name: &str) -> Result<Option<String
     match claims.get(name) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(TokenError::Malformed(format!(
-            "claim {name:?} is not a string"
-        ))),
+        Some(_) => Err(malformed(format!("claim {name:?} is not a string"))),
     }
 }
 
-/// A NumericDate: a non-negative JSON number of seconds, fractions dropped.
+/// A NumericDate: a non-negative JSON number of seconds, any fraction dropped.
 fn time_claim(claims: &Map<String, Value>, name: &str) -> Result<Option<u64>, TokenError> {
-    match claims.get(name) {
-        None => Ok(None),
-        Some(value) => value
-            .as_u64()
-            .or_else(|| {
-                let f = value.as_f64()?;
-                // Truncation is the intent; the range check keeps the cast exact enough.
-                (f.is_finite() && (0.0..1.0e15).contains(&f)).then_some(f as u64)
-            })
-            .map(Some)
-            .ok_or_else(|| {
-                TokenError::Malformed(format!("claim {name:?} is not a non-negative number"))
-            }),
-    }
+    let Some(value) = claims.get(name) else {
+        return Ok(None);
+    };
+    let float = value.as_f64().filter(|f| (0.0..1.0e15).contains(f));
+    // Truncation is the intent; the range check keeps the cast exact.
+    let seconds = value.as_u64().or(float.map(|f| f as u64));
+    let why = || malformed(format!("claim {name:?} is not a non-negative number"));
+    seconds.map(Some).ok_or_else(why)
 }
 
 #[derive(Default)]
@@ -434,15 +430,49 @@ struct DeviceGrant {
 }
 
 impl Pending {
-    fn prune(&mut self, now: u64) {
-        self.codes.retain(|_, code| code.expires_at > now);
-        self.devices
-            .retain(|_, grant| grant.expires_at.saturating_add(EXPIRED_DEVICE_GRACE_SECS) > now);
+    fn make_room(&self) -> Result<(), OAuthError> {
+        if self.codes.len() + self.devices.len() < MAX_PENDING {
+            return Ok(());
+        }
+        let why = format!("{MAX_PENDING} codes are pending already; retry in a minute");
+        Err(OAuthError { status: StatusCode::SERVICE_UNAVAILABLE, ..oauth("temporarily_unavailable", why) })
     }
+}
 
-    fn is_full(&self) -> bool {
-        self.codes.len() + self.devices.len() >= MAX_PENDING
+type Params = HashMap<String, String>;
+
+/// An RFC 6749 §5.2 error, sent as JSON.
+#[derive(Debug)]
+struct OAuthError {
+    status: StatusCode,
+    error: &'static str,
+    description: String,
+}
+
+/// A 400 error.
+fn oauth(error: &'static str, description: impl Into<String>) -> OAuthError {
+    let description = description.into();
+    OAuthError { status: StatusCode::BAD_REQUEST, error, description }
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let body = json!({"error": self.error, "error_description": self.description});
+        let mut response = no_store(self.status, body);
+        if self.status == StatusCode::UNAUTHORIZED {
+            let realm = HeaderValue::from_static("Basic realm=\"signet-teststack\"");
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, realm);
+        }
+        response
     }
+}
+
+fn param<'a>(params: &'a Params, name: &str) -> Option<&'a str> {
+    params.get(name).map(String::as_str)
+}
+
+fn required<'a>(params: &'a Params, name: &str) -> Result<&'a str, OAuthError> {
+    param(params, name).ok_or_else(|| oauth("invalid_request", format!("missing {name}")))
 }
 
 /// Routes relative to the issuer path; mount with `Router::nest("/oidc", oidc::router(issuer))`.
@@ -470,398 +500,177 @@ async fn device_page() -> &'static str {
      Return to the terminal that showed you the code.\n"
 }
 
-async fn authorize(State(issuer): State<Arc<Issuer>>, RawQuery(query): RawQuery) -> Response {
-    let params = match parse_params(query.as_deref().unwrap_or("").as_bytes()) {
-        Ok(params) => params,
-        Err(why) => return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", why),
-    };
-    let param = |name: &str| params.get(name).map(String::as_str);
-    // Without a trustworthy redirect_uri and client_id, errors go to the user agent (RFC 6749 §4.1.2.1).
-    let Some(redirect_raw) = param("redirect_uri") else {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "missing redirect_uri",
-        );
-    };
-    let redirect = match loopback_redirect(redirect_raw) {
-        Ok(url) => url,
-        Err(why) => return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", why),
-    };
-    let Some(client_id) = param("client_id") else {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "missing client_id",
-        );
-    };
-    let state = param("state");
-    let refuse = |error: &str, description: &str| {
-        let mut url = redirect.clone();
-        url.query_pairs_mut()
-            .append_pair("error", error)
-            .append_pair("error_description", description);
-        if let Some(state) = state {
-            url.query_pairs_mut().append_pair("state", state);
+type Handled = Result<Response, OAuthError>;
+
+async fn authorize(State(issuer): State<Arc<Issuer>>, RawQuery(query): RawQuery) -> Handled {
+    let params = parse_params(query.unwrap_or_default().as_bytes())?;
+    // Until redirect_uri and client_id are known good, errors go to the user agent (§4.1.2.1).
+    let redirect_uri = required(&params, "redirect_uri")?;
+    let redirect = loopback_redirect(redirect_uri)?;
+    let client_id = required(&params, "client_id")?;
+    let (state, challenge) = match authorization_request(&params) {
+        Ok(checked) => checked,
+        Err(e) => {
+            let mut pairs = vec![("error", e.error), ("error_description", &e.description)];
+            pairs.extend(param(&params, "state").map(|state| ("state", state)));
+            return Ok(found(redirect, &pairs));
         }
-        found(&url)
     };
-    match param("response_type") {
-        None => return refuse("invalid_request", "missing response_type"),
-        Some("code") => {}
-        Some(_) => {
-            return refuse(
-                "unsupported_response_type",
-                "only response_type=code is supported",
-            );
-        }
-    }
-    if !param("scope").is_some_and(|scope| scope.split(' ').any(|s| s == "openid")) {
-        return refuse("invalid_scope", "scope must include openid");
-    }
-    let Some(state) = state else {
-        return refuse("invalid_request", "missing state");
-    };
-    let Some(challenge) = param("code_challenge") else {
-        return refuse(
-            "invalid_request",
-            "missing code_challenge: PKCE (S256) is required",
-        );
-    };
-    if param("code_challenge_method") != Some("S256") {
-        return refuse("invalid_request", "code_challenge_method must be S256");
-    }
-    if challenge.len() != 43 || URL_SAFE_NO_PAD.decode(challenge).map(|d| d.len()) != Ok(32) {
-        return refuse(
-            "invalid_request",
-            "code_challenge is not a base64url SHA-256 digest",
-        );
-    }
     let now = issuer.now();
     let code = random_token();
-    {
-        let mut pending = issuer.pending();
-        pending.prune(now);
-        if pending.is_full() {
-            return too_many_pending();
-        }
-        pending.codes.insert(
-            code.clone(),
-            AuthCode {
-                client_id: client_id.to_owned(),
-                redirect_uri: redirect_raw.to_owned(),
-                nonce: param("nonce").map(str::to_owned),
-                challenge: challenge.to_owned(),
-                expires_at: now + CODE_LIFETIME_SECS,
-            },
-        );
-    }
-    let mut url = redirect;
-    url.query_pairs_mut()
-        .append_pair("code", &code)
-        .append_pair("state", state);
-    found(&url)
+    let mut pending = issuer.pending(now);
+    pending.make_room()?;
+    let grant = AuthCode {
+        client_id: client_id.to_owned(),
+        redirect_uri: redirect_uri.to_owned(),
+        nonce: param(&params, "nonce").map(str::to_owned),
+        challenge: challenge.to_owned(),
+        expires_at: now + CODE_LIFETIME_SECS,
+    };
+    pending.codes.insert(code.clone(), grant);
+    Ok(found(redirect, &[("code", &code), ("state", state)]))
 }
 
-async fn token(State(issuer): State<Arc<Issuer>>, headers: HeaderMap, body: Bytes) -> Response {
-    let params = match form_params(&headers, &body) {
-        Ok(params) => params,
-        Err(response) => return *response,
-    };
-    let param = |name: &str| params.get(name).map(String::as_str);
-    let client_id = match client_id(&headers, param("client_id")) {
-        Ok(Some(client_id)) => client_id,
-        Ok(None) => {
-            return oauth_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                "missing client_id",
-            );
-        }
-        Err(response) => return *response,
-    };
-    let bad =
-        |error: &str, description: String| oauth_error(StatusCode::BAD_REQUEST, error, description);
-    let now = issuer.now();
-    match param("grant_type") {
-        None => bad("invalid_request", "missing grant_type".into()),
-        Some("authorization_code") => {
-            let (Some(code), Some(redirect_uri), Some(verifier)) =
-                (param("code"), param("redirect_uri"), param("code_verifier"))
-            else {
-                return bad(
-                    "invalid_request",
-                    "code, redirect_uri and code_verifier are required".into(),
-                );
-            };
-            if !(43..=128).contains(&verifier.len())
-                || !verifier
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
-            {
-                return bad(
-                    "invalid_request",
-                    "code_verifier must be 43-128 characters of [A-Za-z0-9-._~]".into(),
-                );
-            }
-            let grant = {
-                let mut pending = issuer.pending();
-                let grant = pending.codes.remove(code); // single use, whatever happens next
-                pending.prune(now);
-                grant
-            };
-            let Some(grant) = grant else {
-                return bad(
-                    "invalid_grant",
-                    "unknown or already used authorization code".into(),
-                );
-            };
-            if grant.expires_at <= now {
-                return bad(
-                    "invalid_grant",
-                    format!(
-                        "authorization code expired at {} (now {now})",
-                        grant.expires_at
-                    ),
-                );
-            }
-            if grant.client_id != client_id {
-                return bad(
-                    "invalid_grant",
-                    format!(
-                        "code was issued to client {:?}, not {client_id:?}",
-                        grant.client_id
-                    ),
-                );
-            }
-            if grant.redirect_uri != redirect_uri {
-                return bad(
-                    "invalid_grant",
-                    format!(
-                        "redirect_uri differs from the one authorized ({:?})",
-                        grant.redirect_uri
-                    ),
-                );
-            }
-            if URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())) != grant.challenge {
-                return bad(
-                    "invalid_grant",
-                    "code_verifier does not match the code_challenge".into(),
-                );
-            }
-            issuer.token_response(&client_id, grant.nonce.as_deref(), now)
-        }
-        Some(DEVICE_GRANT) => {
-            let Some(device_code) = param("device_code") else {
-                return bad("invalid_request", "missing device_code".into());
-            };
-            let mut pending = issuer.pending();
-            pending.prune(now);
-            let Some(grant) = pending.devices.get_mut(device_code) else {
-                return bad(
-                    "invalid_grant",
-                    "unknown or already used device code".into(),
-                );
-            };
-            if grant.expires_at <= now {
-                let expires_at = grant.expires_at;
-                pending.devices.remove(device_code);
-                return bad(
-                    "expired_token",
-                    format!("device code expired at {expires_at} (now {now})"),
-                );
-            }
-            if grant.client_id != client_id {
-                return bad(
-                    "invalid_grant",
-                    format!(
-                        "device code was issued to client {:?}, not {client_id:?}",
-                        grant.client_id
-                    ),
-                );
-            }
-            match grant.last_poll.replace(now) {
-                None => bad(
-                    "authorization_pending",
-                    "approval is pending; poll again".into(),
-                ),
-                Some(last) if now < last + grant.interval => {
-                    grant.interval += SLOW_DOWN_STEP_SECS;
-                    bad(
-                        "slow_down",
-                        format!("polled too fast; wait {} s between polls", grant.interval),
-                    )
-                }
-                Some(_) => {
-                    pending.devices.remove(device_code);
-                    drop(pending);
-                    issuer.token_response(&client_id, None, now)
-                }
-            }
-        }
-        Some(other) => bad(
-            "unsupported_grant_type",
-            format!("grant_type {other:?} is not supported"),
-        ),
+/// Checks the authorization request parameters; returns its state and code challenge.
+fn authorization_request(params: &Params) -> Result<(&str, &str), OAuthError> {
+    if required(params, "response_type")? != "code" {
+        return Err(oauth("unsupported_response_type", "only response_type=code is supported"));
     }
+    if !param(params, "scope").is_some_and(has_openid) {
+        return Err(oauth("invalid_scope", "scope must include openid"));
+    }
+    let state = required(params, "state")?;
+    let challenge = required(params, "code_challenge")?;
+    if param(params, "code_challenge_method") != Some("S256") {
+        return Err(oauth("invalid_request", "code_challenge_method must be S256 (PKCE)"));
+    }
+    if challenge.len() != 43 || URL_SAFE_NO_PAD.decode(challenge).map(|d| d.len()) != Ok(32) {
+        return Err(oauth("invalid_request", "code_challenge is not a base64url SHA-256"));
+    }
+    Ok((state, challenge))
 }
 
-async fn device_code(
-    State(issuer): State<Arc<Issuer>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let params = match form_params(&headers, &body) {
-        Ok(params) => params,
-        Err(response) => return *response,
-    };
-    let client_id = match client_id(&headers, params.get("client_id").map(String::as_str)) {
-        Ok(Some(client_id)) => client_id,
-        Ok(None) => {
-            return oauth_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                "missing client_id",
-            );
+fn has_openid(scope: &str) -> bool {
+    scope.split(' ').any(|s| s == "openid")
+}
+
+async fn token(State(issuer): State<Arc<Issuer>>, headers: HeaderMap, body: Bytes) -> Handled {
+    let params = form_params(&headers, &body)?;
+    let client_id = client_id(&headers, &params)?;
+    let now = issuer.now();
+    let nonce = match required(&params, "grant_type")? {
+        "authorization_code" => issuer.redeem_code(&params, &client_id, now)?,
+        DEVICE_GRANT => issuer.poll_device(&params, &client_id, now).map(|()| None)?,
+        other => {
+            let why = format!("grant_type {other:?} is not supported");
+            return Err(oauth("unsupported_grant_type", why));
         }
-        Err(response) => return *response,
     };
-    if let Some(scope) = params.get("scope")
-        && !scope.split(' ').any(|s| s == "openid")
-    {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_scope",
-            "scope must include openid",
-        );
+    Ok(issuer.token_response(&client_id, nonce.as_deref(), now))
+}
+
+async fn device_code(State(issuer): State<Arc<Issuer>>, headers: HeaderMap, body: Bytes) -> Handled {
+    let params = form_params(&headers, &body)?;
+    let client_id = client_id(&headers, &params)?;
+    if param(&params, "scope").is_some_and(|scope| !has_openid(scope)) {
+        return Err(oauth("invalid_scope", "scope must include openid"));
     }
     let now = issuer.now();
-    let device_code = random_token();
-    let user_code = user_code();
-    {
-        let mut pending = issuer.pending();
-        pending.prune(now);
-        if pending.is_full() {
-            return too_many_pending();
-        }
-        pending.devices.insert(
-            device_code.clone(),
-            DeviceGrant {
-                client_id,
-                expires_at: now + DEVICE_LIFETIME_SECS,
-                interval: DEVICE_INTERVAL_SECS,
-                last_poll: None,
-            },
-        );
-    }
+    let (device_code, user_code) = (random_token(), user_code());
+    let mut pending = issuer.pending(now);
+    pending.make_room()?;
+    let expires_at = now + DEVICE_LIFETIME_SECS;
+    let grant = DeviceGrant { client_id, expires_at, interval: DEVICE_INTERVAL_SECS, last_poll: None };
+    pending.devices.insert(device_code.clone(), grant);
+    drop(pending);
     let verification_uri = format!("{}/device", issuer.issuer_url);
-    no_store(
-        StatusCode::OK,
-        json!({
-            "device_code": device_code,
-            "user_code": user_code,
-            "verification_uri_complete": format!("{verification_uri}?user_code={user_code}"),
-            "verification_uri": verification_uri,
-            "expires_in": DEVICE_LIFETIME_SECS,
-            "interval": DEVICE_INTERVAL_SECS,
-        }),
-    )
+    Ok(no_store(StatusCode::OK, json!({
+        "device_code": device_code,
+        "user_code": user_code,
+        "verification_uri_complete": format!("{verification_uri}?user_code={user_code}"),
+        "verification_uri": verification_uri,
+        "expires_in": DEVICE_LIFETIME_SECS,
+        "interval": DEVICE_INTERVAL_SECS,
+    })))
 }
 
-/// Parses `application/x-www-form-urlencoded` pairs. Empty values count as absent (RFC 6749 §3.1);
-/// repeated or over-long parameters are refused.
-fn parse_params(raw: &[u8]) -> Result<HashMap<String, String>, String> {
-    let mut params = HashMap::new();
+/// Parses `application/x-www-form-urlencoded` pairs. Empty values count as absent (RFC 6749
+/// §3.1); repeated or over-long parameters are refused.
+fn parse_params(raw: &[u8]) -> Result<Params, OAuthError> {
+    let mut params = Params::new();
     for (name, value) in form_urlencoded::parse(raw) {
-        if name.len() > MAX_PARAM_LEN {
-            return Err(format!(
-                "a parameter name is longer than {MAX_PARAM_LEN} bytes"
-            ));
-        }
-        if value.len() > MAX_PARAM_LEN {
-            return Err(format!(
-                "parameter {name:?} is longer than {MAX_PARAM_LEN} bytes"
-            ));
-        }
-        if value.is_empty() {
+        let problem = if name.len() > MAX_PARAM_LEN {
+            "a parameter name is over 4 KiB".to_owned()
+        } else if value.len() > MAX_PARAM_LEN {
+            format!("parameter {name:?} is over 4 KiB")
+        } else if value.is_empty() {
             continue;
-        }
-        if params.contains_key(name.as_ref()) {
-            return Err(format!("parameter {name:?} is repeated"));
-        }
-        params.insert(name.into_owned(), value.into_owned());
+        } else if params.contains_key(name.as_ref()) {
+            format!("parameter {name:?} is repeated")
+        } else {
+            params.insert(name.into_owned(), value.into_owned());
+            continue;
+        };
+        return Err(oauth("invalid_request", problem));
     }
     Ok(params)
 }
 
-/// The parameters of a form POST, or the error response to send.
-fn form_params(headers: &HeaderMap, body: &[u8]) -> Result<HashMap<String, String>, Box<Response>> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let media_type = content_type.split(';').next().unwrap_or("").trim();
+/// The parameters of a form POST.
+fn form_params(headers: &HeaderMap, body: &[u8]) -> Result<Params, OAuthError> {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let media_type = content_type.unwrap_or("").split(';').next().unwrap_or("").trim();
     if !media_type.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
-        return Err(Box::new(oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            format!("body must be application/x-www-form-urlencoded, got {content_type:?}"),
-        )));
+        let why = format!("body must be application/x-www-form-urlencoded, not {content_type:?}");
+        return Err(oauth("invalid_request", why));
     }
     parse_params(body)
-        .map_err(|why| Box::new(oauth_error(StatusCode::BAD_REQUEST, "invalid_request", why)))
 }
 
-/// The client id from HTTP Basic (RFC 6749 §2.3.1) and/or the form; any secret is ignored.
-fn client_id(
-    headers: &HeaderMap,
-    from_form: Option<&str>,
-) -> Result<Option<String>, Box<Response>> {
-    let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return Ok(from_form.map(str::to_owned));
-    };
-    let from_basic = value
-        .to_str()
-        .ok()
-        .and_then(|v| {
-            v.get(..6)
-                .filter(|s| s.eq_ignore_ascii_case("basic "))
-                .map(|_| &v[6..])
-        })
-        .and_then(|b64| STANDARD.decode(b64.trim()).ok())
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .and_then(|pair| {
-            let (id, _secret) = pair.split_once(':')?;
-            if id.contains(['&', '=']) {
-                return None;
+/// The client id, from HTTP Basic (RFC 6749 §2.3.1) or the form; any secret is ignored.
+fn client_id(headers: &HeaderMap, params: &Params) -> Result<String, OAuthError> {
+    let from_form = param(params, "client_id");
+    let client_id = match headers.get(header::AUTHORIZATION) {
+        None => from_form.map(str::to_owned),
+        Some(value) => {
+            let unauthorized = |why: &str| OAuthError {
+                status: StatusCode::UNAUTHORIZED,
+                ..oauth("invalid_client", why)
+            };
+            let Some(basic) = basic_client_id(value) else {
+                return Err(unauthorized("Authorization is not HTTP Basic client authentication"));
+            };
+            if from_form.is_some_and(|id| id != basic) {
+                return Err(unauthorized("client_id differs between form and Authorization"));
             }
-            Some(
-                form_urlencoded::parse(id.as_bytes())
-                    .next()
-                    .map_or(String::new(), |(id, _)| id.into_owned()),
-            )
-        });
-    let refuse = |description: &str| {
-        let mut response = oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", description);
-        response.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            header::HeaderValue::from_static("Basic realm=\"signet-teststack\""),
-        );
-        Err(Box::new(response))
-    };
-    match (from_basic, from_form) {
-        (None, _) => refuse("Authorization header is not valid HTTP Basic client authentication"),
-        (Some(basic), Some(form)) if basic != form => {
-            refuse("client_id in the form differs from the one in Authorization")
+            Some(basic).filter(|id| !id.is_empty())
         }
-        (Some(basic), _) if basic.is_empty() => Ok(None),
-        (Some(basic), _) => Ok(Some(basic)),
-    }
+    };
+    client_id.ok_or_else(|| oauth("invalid_request", "missing client_id"))
 }
 
-/// Accepts only http URLs on 127.0.0.1, localhost or [::1] (any port and path), without fragment.
-fn loopback_redirect(raw: &str) -> Result<Url, String> {
-    let url = Url::parse(raw).map_err(|e| format!("redirect_uri {raw:?} is not a URL: {e}"))?;
+fn basic_client_id(value: &HeaderValue) -> Option<String> {
+    let (scheme, credentials) = value.to_str().ok()?.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let pair = String::from_utf8(STANDARD.decode(credentials.trim()).ok()?).ok()?;
+    let (id, _secret) = pair.split_once(':')?;
+    // The id was form-urlencoded before base64; a raw '&' or '=' cannot be part of it.
+    if id.contains(['&', '=']) {
+        return None;
+    }
+    let decoded = form_urlencoded::parse(id.as_bytes()).next().map(|(id, _)| id.into_owned());
+    Some(decoded.unwrap_or_default())
+}
+
+/// Accepts only http URLs on 127.0.0.1, localhost or [::1] (any port and path), no fragment.
+fn loopback_redirect(raw: &str) -> Result<Url, OAuthError> {
+    let refuse = |why: String| Err(oauth("invalid_request", why));
+    let url = match Url::parse(raw) {
+        Ok(url) => url,
+        Err(e) => return refuse(format!("redirect_uri {raw:?} is not a URL: {e}")),
+    };
     let loopback = match url.host() {
         Some(url::Host::Ipv4(ip)) => ip == Ipv4Addr::LOCALHOST,
         Some(url::Host::Ipv6(ip)) => ip == Ipv6Addr::LOCALHOST,
@@ -869,55 +678,24 @@ fn loopback_redirect(raw: &str) -> Result<Url, String> {
         None => false,
     };
     if url.scheme() != "http" || !loopback {
-        return Err(format!(
-            "redirect_uri {raw:?} is not a loopback http URL (127.0.0.1, localhost or [::1])"
-        ));
+        return refuse(format!("redirect_uri {raw:?} is not http on 127.0.0.1/localhost/[::1]"));
     }
     if url.fragment().is_some() || !url.username().is_empty() || url.password().is_some() {
-        return Err(format!(
-            "redirect_uri {raw:?} must not carry a fragment or user info"
-        ));
+        return refuse(format!("redirect_uri {raw:?} has a fragment or user info"));
     }
     Ok(url)
 }
 
-fn found(location: &Url) -> Response {
-    (
-        StatusCode::FOUND,
-        [
-            (header::LOCATION, location.as_str().to_owned()),
-            (header::CACHE_CONTROL, "no-store".to_owned()),
-        ],
-    )
-        .into_response()
+/// A 302 to `url` with `pairs` added to its query.
+fn found(mut url: Url, pairs: &[(&str, &str)]) -> Response {
+    url.query_pairs_mut().extend_pairs(pairs);
+    let headers = [(header::LOCATION, url.to_string()), (header::CACHE_CONTROL, "no-store".into())];
+    (StatusCode::FOUND, headers).into_response()
 }
 
 fn no_store(status: StatusCode, body: Value) -> Response {
-    (
-        status,
-        [
-            (header::CACHE_CONTROL, "no-store"),
-            (header::PRAGMA, "no-cache"),
-        ],
-        Json(body),
-    )
-        .into_response()
-}
-
-/// An RFC 6749 §5.2 error body.
-fn oauth_error(status: StatusCode, error: &str, description: impl Into<String>) -> Response {
-    no_store(
-        status,
-        json!({"error": error, "error_description": description.into()}),
-    )
-}
-
-fn too_many_pending() -> Response {
-    oauth_error(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "temporarily_unavailable",
-        format!("{MAX_PENDING} codes are already pending; retry in a minute"),
-    )
+    let headers = [(header::CACHE_CONTROL, "no-store"), (header::PRAGMA, "no-cache")];
+    (status, headers, Json(body)).into_response()
 }
 
 /// 256 random bits, base64url.
@@ -927,19 +705,827 @@ fn random_token() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// Eight letters from [`USER_CODE_ALPHABET`] as "WDJB-MJHT", without modulo bias.
+/// Eight letters of [`USER_CODE_ALPHABET`] as "WDJB-MJHT", drawn without modulo bias.
 fn user_code() -> String {
     let mut code = String::with_capacity(9);
     while code.len() < 9 {
         if code.len() == 4 {
             code.push('-');
         }
-        let byte: u8 = rand::random();
-        if usize::from(byte) < 240 {
-            code.push(char::from(
-                USER_CODE_ALPHABET[usize::from(byte) % USER_CODE_ALPHABET.len()],
-            ));
+        let byte = usize::from(rand::random::<u8>());
+        if byte < 240 {
+            code.push(char::from(USER_CODE_ALPHABET[byte % USER_CODE_ALPHABET.len()]));
         }
     }
     code
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::SocketAddr;
+    use std::sync::atomic::Ordering;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream};
+
+    const NOW: u64 = 1_700_000_000;
+    const EMAIL: &str = "dev@signet.test";
+    const URL: &str = "http://127.0.0.1:9/oidc";
+    const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    const REDIRECT: &str = "http://127.0.0.1:4711/callback?keep=1";
+
+    fn key(seed: u8) -> SigningKey {
+        SigningKey::from_slice(&[seed; 32]).expect("a valid P-256 scalar")
+    }
+
+    fn issuer() -> Issuer {
+        Issuer::new(URL.into(), key(7), EMAIL.into())
+    }
+
+    fn claims() -> Value {
+        json!({"iss": URL, "sub": EMAIL, "aud": AUDIENCE, "iat": NOW, "exp": NOW + 600,
+               "email": EMAIL, "email_verified": true})
+    }
+
+    /// Signs arbitrary claims with the issuer's key, to build tokens `mint` never would.
+    fn sign(issuer: &Issuer, claims: &Value) -> String {
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = Some(issuer.kid.clone());
+        jsonwebtoken::encode(&header, claims, &issuer.encoding_key).expect("signing works")
+    }
+
+    fn with(mut claims: Value, name: &str, value: Option<Value>) -> Value {
+        let object = claims.as_object_mut().expect("claims are an object");
+        match value {
+            Some(value) => object.insert(name.into(), value),
+            None => object.remove(name),
+        };
+        claims
+    }
+
+    fn b64(value: &Value) -> String {
+        URL_SAFE_NO_PAD.encode(value.to_string())
+    }
+
+    fn payload(token: &str) -> Value {
+        let part = token.split('.').nth(1).expect("a JWS payload");
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).expect("base64url")).expect("JSON")
+    }
+
+    #[test]
+    fn mint_then_verify_round_trip() {
+        let issuer = issuer();
+        let token = issuer.mint(EMAIL, AUDIENCE, 600, Some("n-0S6_WzA2Mj"), NOW);
+        let claims = issuer
+            .verify(&token, AUDIENCE, NOW + 599)
+            .expect("a fresh token verifies");
+        assert_eq!(claims.iss, URL);
+        assert_eq!(claims.sub, EMAIL);
+        assert_eq!(claims.aud, vec![AUDIENCE.to_owned()]);
+        assert_eq!((claims.iat, claims.exp), (NOW, NOW + 600));
+        assert_eq!(claims.email.as_deref(), Some(EMAIL));
+        assert_eq!(claims.email_verified, Some(true));
+        assert_eq!(payload(&token)["nonce"], "n-0S6_WzA2Mj");
+        let header = jsonwebtoken::decode_header(&token).expect("header");
+        assert_eq!(header.alg, Algorithm::ES256);
+        assert_eq!(
+            header.kid.as_deref(),
+            issuer.jwks()["keys"][0]["kid"].as_str()
+        );
+        assert!(
+            payload(&issuer.mint(EMAIL, AUDIENCE, 600, None, NOW))
+                .get("nonce")
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn verify_accepts_array_audience_and_small_skew_only() {
+        let issuer = issuer();
+        let token = sign(
+            &issuer,
+            &with(claims(), "aud", Some(json!(["other", AUDIENCE]))),
+        );
+        let claims_ok = issuer
+            .verify(&token, AUDIENCE, NOW)
+            .expect("aud array containing sigstore");
+        assert_eq!(claims_ok.aud, vec!["other".to_owned(), AUDIENCE.to_owned()]);
+        let early = sign(
+            &issuer,
+            &with(
+                with(claims(), "iat", Some(json!(NOW + 30))),
+                "nbf",
+                Some(json!(NOW + 30)),
+            ),
+        );
+        assert!(
+            issuer.verify(&early, AUDIENCE, NOW).is_ok(),
+            "30 s of skew is tolerated"
+        );
+        let future = sign(&issuer, &with(claims(), "iat", Some(json!(NOW + 31))));
+        assert_eq!(
+            issuer.verify(&future, AUDIENCE, NOW).unwrap_err(),
+            TokenError::IssuedInFuture {
+                iat: NOW + 31,
+                now: NOW
+            }
+        );
+        let not_yet = sign(&issuer, &with(claims(), "nbf", Some(json!(NOW + 31))));
+        assert_eq!(
+            issuer.verify(&not_yet, AUDIENCE, NOW).unwrap_err(),
+            TokenError::NotYetValid {
+                nbf: NOW + 31,
+                now: NOW
+            }
+        );
+    }
+
+    #[test]
+    fn verify_rejects_a_token_signed_by_another_key() {
+        let impostor = Issuer::new(URL.into(), key(8), EMAIL.into());
+        let token = impostor.mint(EMAIL, AUDIENCE, 600, None, NOW);
+        assert_eq!(
+            issuer().verify(&token, AUDIENCE, NOW).unwrap_err(),
+            TokenError::BadSignature
+        );
+        // A genuine signature over a different payload fails the same way.
+        let genuine = issuer().mint(EMAIL, AUDIENCE, 600, None, NOW);
+        let parts: Vec<&str> = genuine.split('.').collect();
+        let forged = format!(
+            "{}.{}.{}",
+            parts[0],
+            b64(&with(claims(), "sub", Some(json!("mallory")))),
+            parts[2]
+        );
+        assert_eq!(
+            issuer().verify(&forged, AUDIENCE, NOW).unwrap_err(),
+            TokenError::BadSignature
+        );
+    }
+
+    #[test]
+    fn verify_rejects_wrong_issuer_audience_and_expiry() {
+        let issuer = issuer();
+        let other = Issuer::new("http://127.0.0.1:9/elsewhere".into(), key(7), EMAIL.into());
+        let token = other.mint(EMAIL, AUDIENCE, 600, None, NOW);
+        assert_eq!(
+            issuer.verify(&token, AUDIENCE, NOW).unwrap_err(),
+            TokenError::WrongIssuer {
+                expected: URL.into(),
+                got: "http://127.0.0.1:9/elsewhere".into()
+            }
+        );
+        let token = issuer.mint(EMAIL, "not-sigstore", 600, None, NOW);
+        let err = issuer.verify(&token, AUDIENCE, NOW).unwrap_err();
+        assert_eq!(
+            err,
+            TokenError::WrongAudience {
+                expected: AUDIENCE.into(),
+                got: vec!["not-sigstore".into()]
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            "token audience [\"not-sigstore\"] does not include \"sigstore\""
+        );
+        let token = issuer.mint(EMAIL, AUDIENCE, 600, None, NOW);
+        let err = issuer.verify(&token, AUDIENCE, NOW + 600).unwrap_err();
+        assert_eq!(
+            err,
+            TokenError::Expired {
+                exp: NOW + 600,
+                now: NOW + 600
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            "token expired at 1700000600 (now 1700000600)"
+        );
+    }
+
+    #[test]
+    fn verify_rejects_alg_none_and_hs256() {
+        let issuer = issuer();
+        let none = format!(
+            "{}.{}.",
+            b64(&json!({"alg": "none", "typ": "JWT"})),
+            b64(&claims())
+        );
+        assert_eq!(
+            issuer.verify(&none, AUDIENCE, NOW).unwrap_err(),
+            TokenError::UnsupportedAlgorithm("none".into())
+        );
+        // HS256 keyed with the public JWKS, the classic algorithm-confusion attack.
+        let secret = issuer.jwks().to_string();
+        let hs256 = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims(),
+            &EncodingKey::from_secret(secret.as_bytes()),
+        )
+        .expect("HMAC signing");
+        let err = issuer.verify(&hs256, AUDIENCE, NOW).unwrap_err();
+        assert_eq!(err, TokenError::UnsupportedAlgorithm("HS256".into()));
+        assert!(err.to_string().contains("only ES256"), "{err}");
+    }
+
+    #[test]
+    fn verify_rejects_garbage_as_malformed() {
+        let issuer = issuer();
+        let es256 = b64(&json!({"alg": "ES256"}));
+        let huge = "a".repeat(MAX_TOKEN_LEN + 1);
+        let cases = [
+            String::new(),
+            "not-a-token".into(),
+            "a.b.c.d".into(),
+            "%%%.e30.sig".into(),
+            format!("{}.e30.sig", b64(&json!({"typ": "JWT"}))),
+            format!("{es256}.{}.!!!", b64(&claims())),
+            format!("{}.e30.sig", b64(&json!({"alg": "ES256", "crit": ["exp"]}))),
+            huge,
+        ];
+        for token in &cases {
+            let err = issuer.verify(token, AUDIENCE, NOW).unwrap_err();
+            assert!(
+                matches!(err, TokenError::Malformed(_)),
+                "{token:.40}: {err:?}"
+            );
+        }
+        let wrong_type = sign(&issuer, &with(claims(), "exp", Some(json!("tomorrow"))));
+        assert_eq!(
+            issuer.verify(&wrong_type, AUDIENCE, NOW).unwrap_err(),
+            TokenError::Malformed("claim \"exp\" is not a non-negative number".into())
+        );
+    }
+
+    #[test]
+    fn verify_requires_claims_and_verified_email() {
+        let issuer = issuer();
+        for name in ["iss", "sub", "aud", "exp", "iat"] {
+            let token = sign(&issuer, &with(claims(), name, None));
+            assert_eq!(
+                issuer.verify(&token, AUDIENCE, NOW).unwrap_err(),
+                TokenError::MissingClaim(name)
+            );
+        }
+        let unverified = sign(
+            &issuer,
+            &with(claims(), "email_verified", Some(json!(false))),
+        );
+        let err = issuer.verify(&unverified, AUDIENCE, NOW).unwrap_err();
+        assert_eq!(err, TokenError::EmailNotVerified(EMAIL.into()));
+        let silent = sign(&issuer, &with(claims(), "email_verified", None));
+        assert_eq!(
+            issuer.verify(&silent, AUDIENCE, NOW).unwrap_err(),
+            TokenError::EmailNotVerified(EMAIL.into())
+        );
+        let as_string = sign(
+            &issuer,
+            &with(claims(), "email_verified", Some(json!("true"))),
+        );
+        assert!(matches!(
+            issuer.verify(&as_string, AUDIENCE, NOW),
+            Err(TokenError::Malformed(_))
+        ));
+        let no_email = sign(
+            &issuer,
+            &with(with(claims(), "email", None), "email_verified", None),
+        );
+        assert_eq!(
+            issuer
+                .verify(&no_email, AUDIENCE, NOW)
+                .expect("sub-only token")
+                .email,
+            None
+        );
+    }
+
+    #[test]
+    fn jwks_publishes_the_signing_key() {
+        let issuer = issuer();
+        let jwks = issuer.jwks();
+        let keys = jwks["keys"].as_array().expect("keys array");
+        assert_eq!(keys.len(), 1);
+        let jwk = &keys[0];
+        for (field, value) in [
+            ("kty", "EC"),
+            ("crv", "P-256"),
+            ("use", "sig"),
+            ("alg", "ES256"),
+        ] {
+            assert_eq!(jwk[field], value, "{field}");
+        }
+        let mut point = vec![4u8];
+        for coordinate in ["x", "y"] {
+            let bytes = URL_SAFE_NO_PAD
+                .decode(jwk[coordinate].as_str().expect("string"))
+                .expect("b64");
+            assert_eq!(bytes.len(), 32, "{coordinate}");
+            point.extend(bytes);
+        }
+        assert_eq!(
+            point.as_slice(),
+            key(7).verifying_key().to_sec1_point(false).as_bytes()
+        );
+        let spki = key(7).verifying_key().to_public_key_der().expect("SPKI");
+        assert_eq!(
+            jwk["kid"],
+            hex::encode(Sha256::digest(spki.as_bytes()))[..16]
+        );
+    }
+
+    // ---- HTTP ----
+
+    struct Reply {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: String,
+    }
+
+    impl Reply {
+        fn header(&self, name: &str) -> Option<&str> {
+            self.headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_str())
+        }
+        fn json(&self) -> Value {
+            serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+        }
+        fn location_params(&self) -> HashMap<String, String> {
+            let location =
+                Url::parse(self.header("location").expect("a Location header")).expect("URL");
+            location.query_pairs().into_owned().collect()
+        }
+    }
+
+    async fn start() -> (Arc<Issuer>, SocketAddr) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("local address");
+        let issuer = Arc::new(Issuer::new(
+            format!("http://{addr}/oidc"),
+            key(7),
+            EMAIL.into(),
+        ));
+        issuer.test_now.store(NOW, Ordering::Relaxed);
+        let app = Router::new().nest("/oidc", router(issuer.clone()));
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (issuer, addr)
+    }
+
+    async fn request(
+        addr: SocketAddr,
+        method: &str,
+        target: &str,
+        headers: &str,
+        body: &str,
+    ) -> Reply {
+        let mut stream = TcpStream::connect(addr).await.expect("connect");
+        let head = format!(
+            "{method} /oidc{target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+             Content-Length: {}\r\n{headers}\r\n",
+            body.len()
+        );
+        stream
+            .write_all(format!("{head}{body}").as_bytes())
+            .await
+            .expect("write");
+        let mut raw = String::new();
+        stream.read_to_string(&mut raw).await.expect("read");
+        let (head, body) = raw.split_once("\r\n\r\n").expect("a complete response");
+        let mut lines = head.lines();
+        let status = lines
+            .next()
+            .and_then(|l| l.split(' ').nth(1))
+            .and_then(|s| s.parse().ok())
+            .expect("status");
+        let headers = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
+            .collect();
+        Reply {
+            status,
+            headers,
+            body: body.to_owned(),
+        }
+    }
+
+    async fn post_form(addr: SocketAddr, target: &str, pairs: &[(&str, &str)]) -> Reply {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish();
+        request(
+            addr,
+            "POST",
+            target,
+            "Content-Type: application/x-www-form-urlencoded\r\n",
+            &body,
+        )
+        .await
+    }
+
+    async fn authorize_with(addr: SocketAddr, pairs: &[(&str, &str)]) -> Reply {
+        let query = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish();
+        request(addr, "GET", &format!("/authorize?{query}"), "", "").await
+    }
+
+    fn authorize_params(redirect_uri: &str) -> Vec<(&str, String)> {
+        let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(VERIFIER.as_bytes()));
+        vec![
+            ("response_type", "code".into()),
+            ("client_id", AUDIENCE.into()),
+            ("redirect_uri", redirect_uri.into()),
+            ("scope", "openid email".into()),
+            ("state", "st4te".into()),
+            ("nonce", "n0nce".into()),
+            ("code_challenge", challenge),
+            ("code_challenge_method", "S256".into()),
+        ]
+    }
+
+    async fn code(addr: SocketAddr) -> String {
+        let params = authorize_params(REDIRECT);
+        let pairs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let reply = authorize_with(addr, &pairs).await;
+        assert_eq!(reply.status, 302, "{}", reply.body);
+        let location = reply.header("location").expect("Location");
+        assert!(
+            location.starts_with("http://127.0.0.1:4711/callback?keep=1&code="),
+            "{location}"
+        );
+        let params = reply.location_params();
+        assert_eq!(params["state"], "st4te");
+        assert!(
+            URL_SAFE_NO_PAD
+                .decode(&params["code"])
+                .expect("b64url code")
+                .len()
+                >= 16
+        );
+        params["code"].clone()
+    }
+
+    async fn exchange(
+        addr: SocketAddr,
+        code: &str,
+        verifier: &str,
+        redirect: &str,
+        client: &str,
+    ) -> Reply {
+        let pairs = [
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", redirect),
+            ("client_id", client),
+            ("code_verifier", verifier),
+        ];
+        post_form(addr, "/token", &pairs).await
+    }
+
+    fn assert_oauth_error(reply: &Reply, status: u16, error: &str) {
+        assert_eq!(reply.status, status, "{}", reply.body);
+        let body = reply.json();
+        assert_eq!(body["error"], error, "{body}");
+        assert!(
+            body["error_description"]
+                .as_str()
+                .is_some_and(|d| !d.is_empty()),
+            "{body}"
+        );
+    }
+
+    #[tokio::test]
+    async fn discovery_jwks_and_device_page_are_served() {
+        let (issuer, addr) = start().await;
+        let reply = request(addr, "GET", "/.well-known/openid-configuration", "", "").await;
+        assert_eq!(reply.status, 200);
+        let doc = reply.json();
+        let base = issuer.issuer_url();
+        assert_eq!(doc["issuer"], base);
+        assert_eq!(doc["authorization_endpoint"], format!("{base}/authorize"));
+        assert_eq!(doc["token_endpoint"], format!("{base}/token"));
+        assert_eq!(doc["jwks_uri"], format!("{base}/jwks"));
+        assert_eq!(
+            doc["device_authorization_endpoint"],
+            format!("{base}/device/code")
+        );
+        assert_eq!(
+            doc["id_token_signing_alg_values_supported"],
+            json!(["ES256"])
+        );
+        assert_eq!(doc["code_challenge_methods_supported"], json!(["S256"]));
+        assert_eq!(
+            doc["grant_types_supported"],
+            json!(["authorization_code", DEVICE_GRANT])
+        );
+        assert!(doc.get("userinfo_endpoint").is_none());
+        let jwks = request(addr, "GET", "/jwks", "", "").await;
+        assert_eq!(jwks.json(), issuer.jwks());
+        let page = request(addr, "GET", "/device?user_code=WDJB-MJHT", "", "").await;
+        assert_eq!(
+            (page.status, page.header("content-type")),
+            (200, Some("text/plain; charset=utf-8"))
+        );
+        assert!(page.body.contains("approved automatically"));
+    }
+
+    #[tokio::test]
+    async fn authorization_code_flow_with_pkce() {
+        let (issuer, addr) = start().await;
+        let code = code(addr).await;
+        let reply = exchange(addr, &code, VERIFIER, REDIRECT, AUDIENCE).await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        assert_eq!(reply.header("cache-control"), Some("no-store"));
+        let body = reply.json();
+        assert_eq!(
+            (body["token_type"].as_str(), body["expires_in"].as_u64()),
+            (Some("Bearer"), Some(600))
+        );
+        assert!(body["access_token"].as_str().is_some_and(|t| t.len() >= 22));
+        let id_token = body["id_token"].as_str().expect("id_token");
+        let claims = issuer
+            .verify(id_token, AUDIENCE, NOW)
+            .expect("the id token verifies");
+        assert_eq!((claims.sub.as_str(), claims.exp), (EMAIL, NOW + 600));
+        assert_eq!(payload(id_token)["nonce"], "n0nce");
+        // Codes are single use.
+        let again = exchange(addr, &code, VERIFIER, REDIRECT, AUDIENCE).await;
+        assert_oauth_error(&again, 400, "invalid_grant");
+    }
+
+    #[tokio::test]
+    async fn code_exchange_refuses_wrong_verifier_redirect_client_and_age() {
+        let (issuer, addr) = start().await;
+        let wrong = "x".repeat(43);
+        let reply = exchange(addr, &code(addr).await, &wrong, REDIRECT, AUDIENCE).await;
+        assert_oauth_error(&reply, 400, "invalid_grant");
+        assert!(reply.body.contains("code_verifier does not match"));
+        let reply = exchange(
+            addr,
+            &code(addr).await,
+            VERIFIER,
+            "http://127.0.0.1:4711/callback",
+            AUDIENCE,
+        )
+        .await;
+        assert_oauth_error(&reply, 400, "invalid_grant");
+        assert!(reply.body.contains("redirect_uri differs"));
+        let reply = exchange(addr, &code(addr).await, VERIFIER, REDIRECT, "someone-else").await;
+        assert_oauth_error(&reply, 400, "invalid_grant");
+        let reply = exchange(addr, &code(addr).await, "short", REDIRECT, AUDIENCE).await;
+        assert_oauth_error(&reply, 400, "invalid_request");
+        let late = code(addr).await;
+        issuer
+            .test_now
+            .store(NOW + CODE_LIFETIME_SECS, Ordering::Relaxed);
+        let reply = exchange(addr, &late, VERIFIER, REDIRECT, AUDIENCE).await;
+        assert_oauth_error(&reply, 400, "invalid_grant");
+        assert!(
+            reply.body.contains("expired at 1700000060"),
+            "{}",
+            reply.body
+        );
+    }
+
+    #[tokio::test]
+    async fn authorize_refuses_non_loopback_redirects_without_redirecting() {
+        let (_issuer, addr) = start().await;
+        for redirect in [
+            "http://example.com/cb",
+            "https://127.0.0.1:4711/cb",
+            "http://127.0.0.2:4711/cb",
+            "http://localhost.evil.test/cb",
+            "http://127.0.0.1:4711/cb#frag",
+            "not a url",
+        ] {
+            let params = authorize_params(redirect);
+            let pairs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let reply = authorize_with(addr, &pairs).await;
+            assert_oauth_error(&reply, 400, "invalid_request");
+            assert!(reply.header("location").is_none(), "{redirect}");
+        }
+        for redirect in ["http://localhost/cb", "http://[::1]:80/"] {
+            let params = authorize_params(redirect);
+            let pairs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            assert_eq!(authorize_with(addr, &pairs).await.status, 302, "{redirect}");
+        }
+    }
+
+    #[tokio::test]
+    async fn authorize_reports_parameter_errors_on_the_redirect() {
+        let (_issuer, addr) = start().await;
+        let cases = [
+            ("code_challenge_method", Some("plain"), "invalid_request"),
+            ("code_challenge_method", None, "invalid_request"),
+            ("code_challenge", None, "invalid_request"),
+            ("code_challenge", Some("tooshort"), "invalid_request"),
+            ("scope", Some("email"), "invalid_scope"),
+            ("response_type", Some("token"), "unsupported_response_type"),
+        ];
+        for (name, value, error) in cases {
+            let mut params = authorize_params(REDIRECT);
+            params.retain(|(k, _)| *k != name);
+            if let Some(value) = value {
+                params.push((name, value.into()));
+            }
+            let pairs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let reply = authorize_with(addr, &pairs).await;
+            assert_eq!(reply.status, 302, "{name}={value:?}");
+            let location = reply.location_params();
+            assert_eq!(
+                (location["error"].as_str(), location["state"].as_str()),
+                (error, "st4te")
+            );
+            assert_eq!(location["keep"], "1");
+            assert!(!location.contains_key("code"));
+        }
+        let long = "a".repeat(MAX_PARAM_LEN + 1);
+        let reply = authorize_with(addr, &[("redirect_uri", REDIRECT), ("state", &long)]).await;
+        assert_oauth_error(&reply, 400, "invalid_request");
+    }
+
+    #[tokio::test]
+    async fn device_flow_pends_then_issues_once() {
+        let (issuer, addr) = start().await;
+        let reply = post_form(
+            addr,
+            "/device/code",
+            &[("client_id", AUDIENCE), ("scope", "openid email")],
+        )
+        .await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        let grant = reply.json();
+        let user_code = grant["user_code"].as_str().expect("user_code");
+        assert!(
+            user_code.len() == 9 && user_code.as_bytes()[4] == b'-',
+            "{user_code}"
+        );
+        let verification = format!("{}/device", issuer.issuer_url());
+        assert_eq!(grant["verification_uri"], verification);
+        assert_eq!(
+            grant["verification_uri_complete"],
+            format!("{verification}?user_code={user_code}")
+        );
+        assert_eq!(
+            (grant["expires_in"].as_u64(), grant["interval"].as_u64()),
+            (Some(300), Some(1))
+        );
+        let device_code = grant["device_code"].as_str().expect("device_code");
+        let poll = [
+            ("grant_type", DEVICE_GRANT),
+            ("device_code", device_code),
+            ("client_id", AUDIENCE),
+        ];
+        assert_oauth_error(
+            &post_form(addr, "/token", &poll).await,
+            400,
+            "authorization_pending",
+        );
+        assert_oauth_error(&post_form(addr, "/token", &poll).await, 400, "slow_down");
+        issuer
+            .test_now
+            .store(NOW + 1 + SLOW_DOWN_STEP_SECS, Ordering::Relaxed);
+        let reply = post_form(addr, "/token", &poll).await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        let id_token = reply.json()["id_token"]
+            .as_str()
+            .expect("id_token")
+            .to_owned();
+        let claims = issuer
+            .verify(&id_token, AUDIENCE, NOW + 6)
+            .expect("device id token verifies");
+        assert_eq!(claims.email.as_deref(), Some(EMAIL));
+        assert!(payload(&id_token).get("nonce").is_none());
+        assert_oauth_error(
+            &post_form(addr, "/token", &poll).await,
+            400,
+            "invalid_grant",
+        );
+    }
+
+    #[tokio::test]
+    async fn device_codes_expire() {
+        let (issuer, addr) = start().await;
+        let reply = post_form(addr, "/device/code", &[("client_id", AUDIENCE)]).await;
+        let device_code = reply.json()["device_code"]
+            .as_str()
+            .expect("device_code")
+            .to_owned();
+        issuer
+            .test_now
+            .store(NOW + DEVICE_LIFETIME_SECS, Ordering::Relaxed);
+        let poll = [
+            ("grant_type", DEVICE_GRANT),
+            ("device_code", device_code.as_str()),
+            ("client_id", AUDIENCE),
+        ];
+        assert_oauth_error(
+            &post_form(addr, "/token", &poll).await,
+            400,
+            "expired_token",
+        );
+    }
+
+    #[tokio::test]
+    async fn token_endpoint_errors_are_rfc6749_json() {
+        let (_issuer, addr) = start().await;
+        let reply = post_form(
+            addr,
+            "/token",
+            &[("grant_type", "password"), ("client_id", AUDIENCE)],
+        )
+        .await;
+        assert_oauth_error(&reply, 400, "unsupported_grant_type");
+        assert_oauth_error(
+            &post_form(addr, "/token", &[("client_id", AUDIENCE)]).await,
+            400,
+            "invalid_request",
+        );
+        let json_body = request(
+            addr,
+            "POST",
+            "/token",
+            "Content-Type: application/json\r\n",
+            "{}",
+        )
+        .await;
+        assert_oauth_error(&json_body, 400, "invalid_request");
+        let long = "a".repeat(MAX_PARAM_LEN + 1);
+        let reply = post_form(
+            addr,
+            "/token",
+            &[("grant_type", "authorization_code"), ("code", &long)],
+        )
+        .await;
+        assert_oauth_error(&reply, 400, "invalid_request");
+        let twice = "grant_type=authorization_code&code=a&code=b&client_id=sigstore";
+        let form = "Content-Type: application/x-www-form-urlencoded\r\n";
+        assert_oauth_error(
+            &request(addr, "POST", "/token", form, twice).await,
+            400,
+            "invalid_request",
+        );
+        let bad_basic = format!("{form}Authorization: Basic !!!\r\n");
+        let reply = request(
+            addr,
+            "POST",
+            "/token",
+            &bad_basic,
+            "grant_type=authorization_code",
+        )
+        .await;
+        assert_oauth_error(&reply, 401, "invalid_client");
+        assert!(
+            reply
+                .header("www-authenticate")
+                .is_some_and(|v| v.starts_with("Basic"))
+        );
+    }
+
+    #[tokio::test]
+    async fn client_id_may_come_via_http_basic() {
+        let (_issuer, addr) = start().await;
+        let code = code(addr).await;
+        let basic = STANDARD.encode("sigstore:ignored-secret");
+        let headers = format!(
+            "Content-Type: application/x-www-form-urlencoded\r\nAuthorization: Basic {basic}\r\n"
+        );
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs([("grant_type", "authorization_code"), ("code", &code)])
+            .extend_pairs([("redirect_uri", REDIRECT), ("code_verifier", VERIFIER)])
+            .finish();
+        let reply = request(addr, "POST", "/token", &headers, &body).await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        assert_eq!(
+            payload(reply.json()["id_token"].as_str().expect("id_token"))["aud"],
+            AUDIENCE
+        );
+    }
+
+    #[tokio::test]
+    async fn pending_codes_are_capped() {
+        let (issuer, addr) = start().await;
+        {
+            let mut pending = issuer.pending();
+            for i in 0..MAX_PENDING {
+                let grant = DeviceGrant {
+                    client_id: "c".into(),
+                    expires_at: u64::MAX / 2,
+                    interval: 1,
+                    last_poll: None,
+                };
+                pending.devices.insert(i.to_string(), grant);
+            }
+        }
+        let reply = post_form(addr, "/device/code", &[("client_id", AUDIENCE)]).await;
+        assert_oauth_error(&reply, 503, "temporarily_unavailable");
+        let params = authorize_params(REDIRECT);
+        let pairs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        assert_oauth_error(
+            &authorize_with(addr, &pairs).await,
+            503,
+            "temporarily_unavailable",
+        );
+    }
 }
