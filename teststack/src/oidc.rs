@@ -10,8 +10,9 @@
 //! JWS encoding and signature checks use the `jsonwebtoken` crate (RustCrypto backend), so tokens
 //! come from a widely used implementation, not from code shared with signet. [`Issuer::verify`]
 //! reads the JWS header itself first, to name any algorithm it refuses, and checks every claim
-//! itself, so that each failure carries its facts. Nothing here logs; tokens and codes stay out of
-//! any output.
+//! itself, so that each failure carries its facts. As with Dex, Sigstore's public issuer, the
+//! access token is a signed JWT as well, since sigstore-python sends `access_token` to Fulcio.
+//! Nothing here logs; tokens and codes stay out of any output.
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -93,6 +94,8 @@ pub enum TokenError {
     EmailNotVerified(String),
 }
 
+type Claimset = Map<String, Value>;
+
 fn malformed(why: impl Into<String>) -> TokenError {
     TokenError::Malformed(why.into())
 }
@@ -127,14 +130,14 @@ impl Issuer {
     /// that the interactive and device flows auto-approve as.
     ///
     /// # Panics
-    /// Only if a valid P-256 key fails to encode as PKCS#8 or SPKI, which cannot happen.
+    /// Only if a valid P-256 key failed to encode as SPKI or PKCS#8, which cannot happen.
     pub fn new(issuer_url: String, key: SigningKey, identity: String) -> Issuer {
         let public = key.verifying_key();
         let point = public.to_sec1_point(false);
         // An uncompressed P-256 point is 0x04 || x (32 bytes) || y (32 bytes).
         let (x, y) = point.as_bytes()[1..].split_at(32);
-        let spki = public.to_public_key_der().expect("P-256 keys encode as SPKI");
-        let pkcs8 = key.to_pkcs8_der().expect("P-256 keys encode as PKCS#8");
+        let spki = public.to_public_key_der().expect("SPKI");
+        let pkcs8 = key.to_pkcs8_der().expect("PKCS#8");
         Issuer {
             issuer_url: issuer_url.trim_end_matches('/').to_owned(),
             identity,
@@ -149,6 +152,7 @@ impl Issuer {
         }
     }
 
+    /// The URL in `iss` and in the discovery document.
     pub fn issuer_url(&self) -> &str {
         &self.issuer_url
     }
@@ -184,11 +188,11 @@ impl Issuer {
     /// `nbf` at most 30 s ahead, and `email_verified` true when an email claim is present.
     pub fn verify(&self, token: &str, audience: &str, now_unix: u64) -> Result<Claims, TokenError> {
         if token.len() > MAX_TOKEN_LEN {
-            return Err(malformed(format!("{} bytes long, over {MAX_TOKEN_LEN}", token.len())));
+            return Err(malformed(format!("longer than {MAX_TOKEN_LEN} bytes")));
         }
         let parts: Vec<&str> = token.split('.').collect();
         if parts.len() != 3 {
-            return Err(malformed(format!("{} dot-separated parts, not 3", parts.len())));
+            return Err(malformed(format!("{} parts, not 3", parts.len())));
         }
         let header = URL_SAFE_NO_PAD.decode(parts[0]).ok();
         let header: Value = header
@@ -201,7 +205,7 @@ impl Issuer {
             return Err(TokenError::UnsupportedAlgorithm(alg.to_owned()));
         }
         if header.get("crit").is_some() {
-            return Err(malformed("header lists critical extensions; none are supported"));
+            return Err(malformed("header has \"crit\"; no extension is supported"));
         }
         // The signature only: claims are checked below, so that every error carries its facts.
         let mut validation = Validation::new(Algorithm::ES256);
@@ -220,7 +224,7 @@ impl Issuer {
         self.check_claims(&claims, audience, now_unix)
     }
 
-    fn check_claims(&self, claims: &Map<String, Value>, audience: &str, now: u64) -> Result<Claims, TokenError> {
+    fn check_claims(&self, claims: &Claimset, want: &str, now: u64) -> Result<Claims, TokenError> {
         let iss = string_claim(claims, "iss")?.ok_or(TokenError::MissingClaim("iss"))?;
         if iss != self.issuer_url {
             let expected = self.issuer_url.clone();
@@ -230,13 +234,14 @@ impl Issuer {
         let aud = match claims.get("aud") {
             None => return Err(TokenError::MissingClaim("aud")),
             Some(Value::String(aud)) => Some(vec![aud.clone()]),
-            Some(Value::Array(items)) => items.iter().map(|i| i.as_str().map(str::to_owned)).collect(),
+            Some(Value::Array(items)) => items.iter().map(|i| Some(i.as_str()?.into())).collect(),
             Some(_) => None,
         };
-        let aud = aud.ok_or_else(|| malformed("\"aud\" is not a string or an array of strings"))?;
-        if !aud.iter().any(|a| a == audience) {
-            let expected = audience.to_owned();
-            return Err(TokenError::WrongAudience { expected, got: aud });
+        let not_strings = || malformed("\"aud\" is not a string or an array of strings");
+        let aud = aud.ok_or_else(not_strings)?;
+        if !aud.iter().any(|a| a == want) {
+            let (expected, got) = (want.to_owned(), aud);
+            return Err(TokenError::WrongAudience { expected, got });
         }
         let exp = time_claim(claims, "exp")?.ok_or(TokenError::MissingClaim("exp"))?;
         let iat = time_claim(claims, "iat")?.ok_or(TokenError::MissingClaim("iat"))?;
@@ -262,7 +267,15 @@ impl Issuer {
         {
             return Err(TokenError::EmailNotVerified(email.clone()));
         }
-        Ok(Claims { iss, sub, aud, iat, exp, email, email_verified })
+        Ok(Claims {
+            iss,
+            sub,
+            aud,
+            iat,
+            exp,
+            email,
+            email_verified,
+        })
     }
 
     /// `{"keys":[{kty:EC, crv:P-256, x, y, kid, use:sig, alg:ES256}]}`
@@ -296,54 +309,54 @@ impl Issuer {
 
     /// "Now" for the HTTP handlers; `mint` and `verify` take it explicitly.
     fn now(&self) -> u64 {
-        let real = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
         #[cfg(test)]
-        {
-            match self.test_now.load(std::sync::atomic::Ordering::Relaxed) {
-                0 => real,
-                fixed => fixed,
-            }
+        if let fixed @ 1.. = self.test_now.load(std::sync::atomic::Ordering::Relaxed) {
+            return fixed;
         }
-        #[cfg(not(test))]
-        {
-            real
-        }
+        let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH);
+        since_epoch.map_or(0, |d| d.as_secs())
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Pending> {
+        // Every update is a single insert or remove, so a poisoned map is still consistent.
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The pending codes, pruned as of `now`.
     fn pending(&self, now: u64) -> MutexGuard<'_, Pending> {
-        // Every update is a single insert or remove, so a poisoned map is still consistent.
-        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        pending.codes.retain(|_, code| code.expires_at > now);
-        let grace = EXPIRED_DEVICE_GRACE_SECS;
-        pending.devices.retain(|_, grant| grant.expires_at.saturating_add(grace) > now);
+        let mut pending = self.lock();
+        pending.prune(now);
         pending
     }
 
     /// Redeems an authorization code (single use whatever the outcome); returns its nonce.
-    fn redeem_code(&self, params: &Params, client_id: &str, now: u64) -> Result<Option<String>, OAuthError> {
+    fn redeem_code(&self, params: &Params, client_id: &str, now: u64) -> Result<Nonce, OAuthError> {
         let code = required(params, "code")?;
         let redirect_uri = required(params, "redirect_uri")?;
         let verifier = required(params, "code_verifier")?;
         let unreserved = |b: u8| b.is_ascii_alphanumeric() || b"-._~".contains(&b);
         if !(43..=128).contains(&verifier.len()) || !verifier.bytes().all(unreserved) {
-            return Err(oauth("invalid_request", "code_verifier is not 43-128 of [A-Za-z0-9-._~]"));
+            return Err(invalid_request("code_verifier is not RFC 7636 syntax"));
         }
-        let grant = self.pending.lock().unwrap_or_else(PoisonError::into_inner).codes.remove(code);
-        let grant = grant.ok_or_else(|| oauth("invalid_grant", "unknown or used authorization code"))?;
-        let (expires_at, to) = (grant.expires_at, &grant.client_id);
+        let mut pending = self.lock();
+        let grant = pending.codes.remove(code);
+        pending.prune(now);
+        drop(pending);
+        let grant = grant.ok_or_else(|| invalid_grant("unknown or used code"))?;
+        let (expires_at, to, authorized) =
+            (grant.expires_at, &grant.client_id, &grant.redirect_uri);
         let problem = if expires_at <= now {
             format!("authorization code expired at {expires_at} (now {now})")
         } else if to != client_id {
             format!("code was issued to client {to:?}, not {client_id:?}")
-        } else if grant.redirect_uri != redirect_uri {
-            format!("redirect_uri differs from the authorized {:?}", grant.redirect_uri)
+        } else if authorized != redirect_uri {
+            format!("redirect_uri differs from the authorized {authorized:?}")
         } else if URL_SAFE_NO_PAD.encode(Sha256::digest(verifier)) != grant.challenge {
             "code_verifier does not match the code_challenge".to_owned()
         } else {
             return Ok(grant.nonce);
         };
-        Err(oauth("invalid_grant", problem))
+        Err(invalid_grant(problem))
     }
 
     /// One poll of a device code: pending the first time, approved (and consumed) afterwards.
@@ -351,11 +364,11 @@ impl Issuer {
         let device_code = required(params, "device_code")?;
         let mut pending = self.pending(now);
         let Some(grant) = pending.devices.get_mut(device_code) else {
-            return Err(oauth("invalid_grant", "unknown or used device code"));
+            return Err(invalid_grant("unknown or used device code"));
         };
         if grant.client_id != client_id {
             let to = &grant.client_id;
-            return Err(oauth("invalid_grant", format!("device code was issued to {to:?}")));
+            return Err(invalid_grant(format!("device code issued to {to:?}")));
         }
         if grant.expires_at <= now {
             let expired = format!("device code expired at {} (now {now})", grant.expires_at);
@@ -363,7 +376,7 @@ impl Issuer {
             return Err(oauth("expired_token", expired));
         }
         match grant.last_poll.replace(now) {
-            None => Err(oauth("authorization_pending", "not approved yet; poll again")),
+            None => Err(oauth("authorization_pending", "poll again")),
             Some(last) if now < last.saturating_add(grant.interval) => {
                 grant.interval += SLOW_DOWN_STEP_SECS;
                 let wait = format!("polling too fast; wait {} s between polls", grant.interval);
@@ -376,19 +389,19 @@ impl Issuer {
         }
     }
 
+    /// The token response; the access token is an ID-token-shaped JWT (see the module doc).
     fn token_response(&self, client_id: &str, nonce: Option<&str>, now: u64) -> Response {
-        let id_token = self.mint(&self.identity, client_id, TOKEN_LIFETIME_SECS, nonce, now);
-        no_store(StatusCode::OK, json!({
-            "access_token": random_token(),
-            "token_type": "Bearer",
-            "expires_in": TOKEN_LIFETIME_SECS,
-            "id_token": id_token,
-            "scope": "openid email",
-        }))
+        let (identity, lifetime) = (self.identity.as_str(), TOKEN_LIFETIME_SECS);
+        let body = json!({
+            "access_token": self.mint(identity, client_id, lifetime, None, now),
+            "id_token": self.mint(identity, client_id, lifetime, nonce, now),
+            "token_type": "Bearer", "expires_in": lifetime, "scope": "openid email",
+        });
+        no_store(StatusCode::OK, body)
     }
 }
 
-fn string_claim(claims: &Map<String, Value>, name: &str) -> Result<Option<String>, TokenError> {
+fn string_claim(claims: &Claimset, name: &str) -> Result<Option<String>, TokenError> {
     match claims.get(name) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
@@ -397,7 +410,7 @@ fn string_claim(claims: &Map<String, Value>, name: &str) -> Result<Option<String
 }
 
 /// A NumericDate: a non-negative JSON number of seconds, any fraction dropped.
-fn time_claim(claims: &Map<String, Value>, name: &str) -> Result<Option<u64>, TokenError> {
+fn time_claim(claims: &Claimset, name: &str) -> Result<Option<u64>, TokenError> {
     let Some(value) = claims.get(name) else {
         return Ok(None);
     };
@@ -430,16 +443,28 @@ struct DeviceGrant {
 }
 
 impl Pending {
+    fn prune(&mut self, now: u64) {
+        self.codes.retain(|_, code| code.expires_at > now);
+        let grace = EXPIRED_DEVICE_GRACE_SECS;
+        self.devices
+            .retain(|_, d| d.expires_at.saturating_add(grace) > now);
+    }
+
     fn make_room(&self) -> Result<(), OAuthError> {
         if self.codes.len() + self.devices.len() < MAX_PENDING {
             return Ok(());
         }
-        let why = format!("{MAX_PENDING} codes are pending already; retry in a minute");
-        Err(OAuthError { status: StatusCode::SERVICE_UNAVAILABLE, ..oauth("temporarily_unavailable", why) })
+        let why = format!("{MAX_PENDING} codes are pending; retry in a minute");
+        let status = StatusCode::SERVICE_UNAVAILABLE;
+        Err(OAuthError {
+            status,
+            ..oauth("temporarily_unavailable", why)
+        })
     }
 }
 
 type Params = HashMap<String, String>;
+type Nonce = Option<String>;
 
 /// An RFC 6749 §5.2 error, sent as JSON.
 #[derive(Debug)]
@@ -451,8 +476,20 @@ struct OAuthError {
 
 /// A 400 error.
 fn oauth(error: &'static str, description: impl Into<String>) -> OAuthError {
-    let description = description.into();
-    OAuthError { status: StatusCode::BAD_REQUEST, error, description }
+    let (status, description) = (StatusCode::BAD_REQUEST, description.into());
+    OAuthError {
+        status,
+        error,
+        description,
+    }
+}
+
+fn invalid_request(description: impl Into<String>) -> OAuthError {
+    oauth("invalid_request", description)
+}
+
+fn invalid_grant(description: impl Into<String>) -> OAuthError {
+    oauth("invalid_grant", description)
 }
 
 impl IntoResponse for OAuthError {
@@ -461,7 +498,8 @@ impl IntoResponse for OAuthError {
         let mut response = no_store(self.status, body);
         if self.status == StatusCode::UNAUTHORIZED {
             let realm = HeaderValue::from_static("Basic realm=\"signet-teststack\"");
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, realm);
+            let headers = response.headers_mut();
+            headers.insert(header::WWW_AUTHENTICATE, realm);
         }
         response
     }
@@ -472,7 +510,7 @@ fn param<'a>(params: &'a Params, name: &str) -> Option<&'a str> {
 }
 
 fn required<'a>(params: &'a Params, name: &str) -> Result<&'a str, OAuthError> {
-    param(params, name).ok_or_else(|| oauth("invalid_request", format!("missing {name}")))
+    param(params, name).ok_or_else(|| invalid_request(format!("missing {name}")))
 }
 
 /// Routes relative to the issuer path; mount with `Router::nest("/oidc", oidc::router(issuer))`.
@@ -534,7 +572,7 @@ async fn authorize(State(issuer): State<Arc<Issuer>>, RawQuery(query): RawQuery)
 /// Checks the authorization request parameters; returns its state and code challenge.
 fn authorization_request(params: &Params) -> Result<(&str, &str), OAuthError> {
     if required(params, "response_type")? != "code" {
-        return Err(oauth("unsupported_response_type", "only response_type=code is supported"));
+        return Err(oauth("unsupported_response_type", "only code is supported"));
     }
     if !param(params, "scope").is_some_and(has_openid) {
         return Err(oauth("invalid_scope", "scope must include openid"));
@@ -542,10 +580,10 @@ fn authorization_request(params: &Params) -> Result<(&str, &str), OAuthError> {
     let state = required(params, "state")?;
     let challenge = required(params, "code_challenge")?;
     if param(params, "code_challenge_method") != Some("S256") {
-        return Err(oauth("invalid_request", "code_challenge_method must be S256 (PKCE)"));
+        return Err(invalid_request("code_challenge_method must be S256"));
     }
     if challenge.len() != 43 || URL_SAFE_NO_PAD.decode(challenge).map(|d| d.len()) != Ok(32) {
-        return Err(oauth("invalid_request", "code_challenge is not a base64url SHA-256"));
+        return Err(invalid_request("code_challenge is not a SHA-256"));
     }
     Ok((state, challenge))
 }
@@ -560,7 +598,7 @@ async fn token(State(issuer): State<Arc<Issuer>>, headers: HeaderMap, body: Byte
     let now = issuer.now();
     let nonce = match required(&params, "grant_type")? {
         "authorization_code" => issuer.redeem_code(&params, &client_id, now)?,
-        DEVICE_GRANT => issuer.poll_device(&params, &client_id, now).map(|()| None)?,
+        DEVICE_GRANT => issuer.poll_device(&params, &client_id, now).and(Ok(None))?,
         other => {
             let why = format!("grant_type {other:?} is not supported");
             return Err(oauth("unsupported_grant_type", why));
@@ -569,9 +607,9 @@ async fn token(State(issuer): State<Arc<Issuer>>, headers: HeaderMap, body: Byte
     Ok(issuer.token_response(&client_id, nonce.as_deref(), now))
 }
 
-async fn device_code(State(issuer): State<Arc<Issuer>>, headers: HeaderMap, body: Bytes) -> Handled {
-    let params = form_params(&headers, &body)?;
-    let client_id = client_id(&headers, &params)?;
+async fn device_code(State(issuer): State<Arc<Issuer>>, head: HeaderMap, body: Bytes) -> Handled {
+    let params = form_params(&head, &body)?;
+    let client_id = client_id(&head, &params)?;
     if param(&params, "scope").is_some_and(|scope| !has_openid(scope)) {
         return Err(oauth("invalid_scope", "scope must include openid"));
     }
@@ -579,19 +617,23 @@ async fn device_code(State(issuer): State<Arc<Issuer>>, headers: HeaderMap, body
     let (device_code, user_code) = (random_token(), user_code());
     let mut pending = issuer.pending(now);
     pending.make_room()?;
-    let expires_at = now + DEVICE_LIFETIME_SECS;
-    let grant = DeviceGrant { client_id, expires_at, interval: DEVICE_INTERVAL_SECS, last_poll: None };
+    let (expires_at, interval) = (now + DEVICE_LIFETIME_SECS, DEVICE_INTERVAL_SECS);
+    let grant = DeviceGrant {
+        client_id,
+        expires_at,
+        interval,
+        last_poll: None,
+    };
     pending.devices.insert(device_code.clone(), grant);
     drop(pending);
     let verification_uri = format!("{}/device", issuer.issuer_url);
-    Ok(no_store(StatusCode::OK, json!({
-        "device_code": device_code,
-        "user_code": user_code,
-        "verification_uri_complete": format!("{verification_uri}?user_code={user_code}"),
-        "verification_uri": verification_uri,
-        "expires_in": DEVICE_LIFETIME_SECS,
+    let complete = format!("{verification_uri}?user_code={user_code}");
+    let body = json!({
+        "device_code": device_code, "user_code": user_code, "verification_uri": verification_uri,
+        "verification_uri_complete": complete, "expires_in": DEVICE_LIFETIME_SECS,
         "interval": DEVICE_INTERVAL_SECS,
-    })))
+    });
+    Ok(no_store(StatusCode::OK, body))
 }
 
 /// Parses `application/x-www-form-urlencoded` pairs. Empty values count as absent (RFC 6749
@@ -611,18 +653,21 @@ fn parse_params(raw: &[u8]) -> Result<Params, OAuthError> {
             params.insert(name.into_owned(), value.into_owned());
             continue;
         };
-        return Err(oauth("invalid_request", problem));
+        return Err(invalid_request(problem));
     }
     Ok(params)
 }
 
 /// The parameters of a form POST.
 fn form_params(headers: &HeaderMap, body: &[u8]) -> Result<Params, OAuthError> {
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
-    let media_type = content_type.unwrap_or("").split(';').next().unwrap_or("").trim();
-    if !media_type.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
-        let why = format!("body must be application/x-www-form-urlencoded, not {content_type:?}");
-        return Err(oauth("invalid_request", why));
+    let content_type = headers.get(header::CONTENT_TYPE).map(HeaderValue::as_bytes);
+    let media_type = content_type
+        .unwrap_or_default()
+        .split(|b| *b == b';')
+        .next();
+    let form = b"application/x-www-form-urlencoded";
+    if !media_type.is_some_and(|m| m.trim_ascii().eq_ignore_ascii_case(form)) {
+        return Err(invalid_request("the body must be form-urlencoded"));
     }
     parse_params(body)
 }
@@ -638,15 +683,15 @@ fn client_id(headers: &HeaderMap, params: &Params) -> Result<String, OAuthError>
                 ..oauth("invalid_client", why)
             };
             let Some(basic) = basic_client_id(value) else {
-                return Err(unauthorized("Authorization is not HTTP Basic client authentication"));
+                return Err(unauthorized("Authorization is not valid Basic"));
             };
             if from_form.is_some_and(|id| id != basic) {
-                return Err(unauthorized("client_id differs between form and Authorization"));
+                return Err(unauthorized("Basic and form client_id differ"));
             }
             Some(basic).filter(|id| !id.is_empty())
         }
     };
-    client_id.ok_or_else(|| oauth("invalid_request", "missing client_id"))
+    client_id.ok_or_else(|| invalid_request("missing client_id"))
 }
 
 fn basic_client_id(value: &HeaderValue) -> Option<String> {
@@ -660,13 +705,18 @@ fn basic_client_id(value: &HeaderValue) -> Option<String> {
     if id.contains(['&', '=']) {
         return None;
     }
-    let decoded = form_urlencoded::parse(id.as_bytes()).next().map(|(id, _)| id.into_owned());
-    Some(decoded.unwrap_or_default())
+    let mut decoded = form_urlencoded::parse(id.as_bytes());
+    Some(
+        decoded
+            .next()
+            .map(|(id, _)| id.into_owned())
+            .unwrap_or_default(),
+    )
 }
 
 /// Accepts only http URLs on 127.0.0.1, localhost or [::1] (any port and path), no fragment.
 fn loopback_redirect(raw: &str) -> Result<Url, OAuthError> {
-    let refuse = |why: String| Err(oauth("invalid_request", why));
+    let refuse = |why: String| Err(invalid_request(why));
     let url = match Url::parse(raw) {
         Ok(url) => url,
         Err(e) => return refuse(format!("redirect_uri {raw:?} is not a URL: {e}")),
@@ -678,7 +728,7 @@ fn loopback_redirect(raw: &str) -> Result<Url, OAuthError> {
         None => false,
     };
     if url.scheme() != "http" || !loopback {
-        return refuse(format!("redirect_uri {raw:?} is not http on 127.0.0.1/localhost/[::1]"));
+        return refuse(format!("redirect_uri {raw:?} is not loopback http"));
     }
     if url.fragment().is_some() || !url.username().is_empty() || url.password().is_some() {
         return refuse(format!("redirect_uri {raw:?} has a fragment or user info"));
@@ -689,13 +739,20 @@ fn loopback_redirect(raw: &str) -> Result<Url, OAuthError> {
 /// A 302 to `url` with `pairs` added to its query.
 fn found(mut url: Url, pairs: &[(&str, &str)]) -> Response {
     url.query_pairs_mut().extend_pairs(pairs);
-    let headers = [(header::LOCATION, url.to_string()), (header::CACHE_CONTROL, "no-store".into())];
-    (StatusCode::FOUND, headers).into_response()
+    let no_store = (header::CACHE_CONTROL, "no-store".to_owned());
+    (
+        StatusCode::FOUND,
+        [(header::LOCATION, url.into()), no_store],
+    )
+        .into_response()
 }
 
 fn no_store(status: StatusCode, body: Value) -> Response {
-    let headers = [(header::CACHE_CONTROL, "no-store"), (header::PRAGMA, "no-cache")];
-    (status, headers, Json(body)).into_response()
+    let no_cache = [
+        (header::CACHE_CONTROL, "no-store"),
+        (header::PRAGMA, "no-cache"),
+    ];
+    (status, no_cache, Json(body)).into_response()
 }
 
 /// 256 random bits, base64url.
@@ -714,7 +771,8 @@ fn user_code() -> String {
         }
         let byte = usize::from(rand::random::<u8>());
         if byte < 240 {
-            code.push(char::from(USER_CODE_ALPHABET[byte % USER_CODE_ALPHABET.len()]));
+            let alphabet = USER_CODE_ALPHABET;
+            code.push(char::from(alphabet[byte % alphabet.len()]));
         }
     }
     code
@@ -733,6 +791,7 @@ mod tests {
     const URL: &str = "http://127.0.0.1:9/oidc";
     const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
     const REDIRECT: &str = "http://127.0.0.1:4711/callback?keep=1";
+    const FORM: &str = "Content-Type: application/x-www-form-urlencoded\r\n";
 
     fn key(seed: u8) -> SigningKey {
         SigningKey::from_slice(&[seed; 32]).expect("a valid P-256 scalar")
@@ -742,25 +801,32 @@ mod tests {
         Issuer::new(URL.into(), key(7), EMAIL.into())
     }
 
-    fn claims() -> Value {
-        json!({"iss": URL, "sub": EMAIL, "aud": AUDIENCE, "iat": NOW, "exp": NOW + 600,
-               "email": EMAIL, "email_verified": true})
-    }
-
-    /// Signs arbitrary claims with the issuer's key, to build tokens `mint` never would.
-    fn sign(issuer: &Issuer, claims: &Value) -> String {
-        let mut header = Header::new(Algorithm::ES256);
-        header.kid = Some(issuer.kid.clone());
-        jsonwebtoken::encode(&header, claims, &issuer.encoding_key).expect("signing works")
-    }
-
-    fn with(mut claims: Value, name: &str, value: Option<Value>) -> Value {
-        let object = claims.as_object_mut().expect("claims are an object");
-        match value {
-            Some(value) => object.insert(name.into(), value),
-            None => object.remove(name),
+    /// Valid claims with `changes` merged in; a null removes the claim.
+    fn claims(changes: Value) -> Value {
+        let mut claims = json!({"iss": URL, "sub": EMAIL, "aud": AUDIENCE, "iat": NOW,
+            "exp": NOW + 600, "email": EMAIL, "email_verified": true});
+        let (Some(all), Some(changes)) = (claims.as_object_mut(), changes.as_object()) else {
+            panic!("claims and changes must be objects");
         };
+        for (name, value) in changes {
+            match value {
+                Value::Null => all.remove(name),
+                value => all.insert(name.clone(), value.clone()),
+            };
+        }
         claims
+    }
+
+    /// Signs arbitrary claims with the test issuer's key, to build tokens `mint` never would.
+    fn sign(changes: Value) -> String {
+        let (issuer, mut header) = (issuer(), Header::new(Algorithm::ES256));
+        header.kid = Some(issuer.kid.clone());
+        let token = jsonwebtoken::encode(&header, &claims(changes), &issuer.encoding_key);
+        token.expect("signing works")
+    }
+
+    fn check(token: &str) -> Result<Claims, TokenError> {
+        issuer().verify(token, AUDIENCE, NOW)
     }
 
     fn b64(value: &Value) -> String {
@@ -769,7 +835,7 @@ mod tests {
 
     fn payload(token: &str) -> Value {
         let part = token.split('.').nth(1).expect("a JWS payload");
-        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).expect("base64url")).expect("JSON")
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).expect("b64")).expect("JSON")
     }
 
     #[test]
@@ -778,262 +844,165 @@ mod tests {
         let token = issuer.mint(EMAIL, AUDIENCE, 600, Some("n-0S6_WzA2Mj"), NOW);
         let claims = issuer
             .verify(&token, AUDIENCE, NOW + 599)
-            .expect("a fresh token verifies");
-        assert_eq!(claims.iss, URL);
-        assert_eq!(claims.sub, EMAIL);
-        assert_eq!(claims.aud, vec![AUDIENCE.to_owned()]);
+            .expect("verifies");
+        assert_eq!((claims.iss.as_str(), claims.sub.as_str()), (URL, EMAIL));
+        assert_eq!(claims.aud, [AUDIENCE]);
         assert_eq!((claims.iat, claims.exp), (NOW, NOW + 600));
         assert_eq!(claims.email.as_deref(), Some(EMAIL));
         assert_eq!(claims.email_verified, Some(true));
         assert_eq!(payload(&token)["nonce"], "n-0S6_WzA2Mj");
         let header = jsonwebtoken::decode_header(&token).expect("header");
         assert_eq!(header.alg, Algorithm::ES256);
-        assert_eq!(
-            header.kid.as_deref(),
-            issuer.jwks()["keys"][0]["kid"].as_str()
-        );
-        assert!(
-            payload(&issuer.mint(EMAIL, AUDIENCE, 600, None, NOW))
-                .get("nonce")
-                .is_none()
-        );
+        let kid = issuer.jwks()["keys"][0]["kid"].clone();
+        assert_eq!(header.kid.as_deref(), kid.as_str());
+        let without_nonce = issuer.mint(EMAIL, AUDIENCE, 600, None, NOW);
+        assert!(payload(&without_nonce).get("nonce").is_none());
     }
 
     #[test]
-    fn verify_accepts_array_audience_and_small_skew_only() {
-        let issuer = issuer();
-        let token = sign(
-            &issuer,
-            &with(claims(), "aud", Some(json!(["other", AUDIENCE]))),
-        );
-        let claims_ok = issuer
-            .verify(&token, AUDIENCE, NOW)
-            .expect("aud array containing sigstore");
-        assert_eq!(claims_ok.aud, vec!["other".to_owned(), AUDIENCE.to_owned()]);
-        let early = sign(
-            &issuer,
-            &with(
-                with(claims(), "iat", Some(json!(NOW + 30))),
-                "nbf",
-                Some(json!(NOW + 30)),
+    fn verify_accepts_an_audience_array_and_30_s_of_skew() {
+        let claims = check(&sign(json!({"aud": ["other", AUDIENCE]}))).expect("aud array");
+        assert_eq!(claims.aud, ["other", AUDIENCE]);
+        let early = sign(json!({"iat": NOW + 30, "nbf": NOW + 30}));
+        assert_eq!(check(&early).expect("within skew").iat, NOW + 30);
+        let no_email = check(&sign(json!({"email": null, "email_verified": null})));
+        assert_eq!(no_email.expect("sub only").email, None);
+    }
+
+    #[test]
+    fn verify_names_each_claim_problem() {
+        let cases = [
+            (
+                json!({"iss": "http://x"}),
+                r#"token was issued by "http://x", expected "http://127.0.0.1:9/oidc""#,
             ),
-        );
-        assert!(
-            issuer.verify(&early, AUDIENCE, NOW).is_ok(),
-            "30 s of skew is tolerated"
-        );
-        let future = sign(&issuer, &with(claims(), "iat", Some(json!(NOW + 31))));
-        assert_eq!(
-            issuer.verify(&future, AUDIENCE, NOW).unwrap_err(),
-            TokenError::IssuedInFuture {
-                iat: NOW + 31,
-                now: NOW
-            }
-        );
-        let not_yet = sign(&issuer, &with(claims(), "nbf", Some(json!(NOW + 31))));
-        assert_eq!(
-            issuer.verify(&not_yet, AUDIENCE, NOW).unwrap_err(),
-            TokenError::NotYetValid {
-                nbf: NOW + 31,
-                now: NOW
-            }
-        );
+            (
+                json!({"aud": "other"}),
+                r#"token audience ["other"] does not include "sigstore""#,
+            ),
+            (
+                json!({"aud": ["a", "b"]}),
+                r#"token audience ["a", "b"] does not include "sigstore""#,
+            ),
+            (
+                json!({"exp": NOW}),
+                "token expired at 1700000000 (now 1700000000)",
+            ),
+            (
+                json!({"iat": NOW + 31}),
+                "token issued in the future at 1700000031 (now 1700000000, 30 s skew allowed)",
+            ),
+            (
+                json!({"nbf": NOW + 31}),
+                "token not valid before 1700000031 (now 1700000000, 30 s skew allowed)",
+            ),
+            (
+                json!({"email_verified": false}),
+                r#"token email "dev@signet.test" is not verified (email_verified is not true)"#,
+            ),
+            (
+                json!({"email_verified": null}),
+                r#"token email "dev@signet.test" is not verified (email_verified is not true)"#,
+            ),
+            (
+                json!({"email_verified": "true"}),
+                r#"malformed token: "email_verified" is not a boolean"#,
+            ),
+            (
+                json!({"exp": "tomorrow"}),
+                r#"malformed token: claim "exp" is not a non-negative number"#,
+            ),
+            (
+                json!({"aud": 7}),
+                r#"malformed token: "aud" is not a string or an array of strings"#,
+            ),
+        ];
+        for (changes, expected) in cases {
+            let refusal = check(&sign(changes.clone())).expect_err("refused");
+            assert_eq!(refusal.to_string(), expected, "{changes}");
+        }
+        for name in ["iss", "sub", "aud", "exp", "iat"] {
+            let refusal = check(&sign(json!({ name: null }))).expect_err("refused");
+            assert_eq!(refusal, TokenError::MissingClaim(name));
+        }
+        let expired = check(&sign(json!({"exp": NOW})));
+        let facts = TokenError::Expired { exp: NOW, now: NOW };
+        assert_eq!(expired.expect_err("expired"), facts);
     }
 
     #[test]
-    fn verify_rejects_a_token_signed_by_another_key() {
+    fn verify_rejects_other_keys_algorithms_and_garbage() {
         let impostor = Issuer::new(URL.into(), key(8), EMAIL.into());
         let token = impostor.mint(EMAIL, AUDIENCE, 600, None, NOW);
         assert_eq!(
-            issuer().verify(&token, AUDIENCE, NOW).unwrap_err(),
+            check(&token).expect_err("other key"),
             TokenError::BadSignature
         );
-        // A genuine signature over a different payload fails the same way.
         let genuine = issuer().mint(EMAIL, AUDIENCE, 600, None, NOW);
         let parts: Vec<&str> = genuine.split('.').collect();
-        let forged = format!(
-            "{}.{}.{}",
-            parts[0],
-            b64(&with(claims(), "sub", Some(json!("mallory")))),
-            parts[2]
-        );
+        let evil = b64(&claims(json!({"sub": "mallory"})));
+        let forged = format!("{}.{evil}.{}", parts[0], parts[2]);
         assert_eq!(
-            issuer().verify(&forged, AUDIENCE, NOW).unwrap_err(),
+            check(&forged).expect_err("forged"),
             TokenError::BadSignature
         );
-    }
 
-    #[test]
-    fn verify_rejects_wrong_issuer_audience_and_expiry() {
-        let issuer = issuer();
-        let other = Issuer::new("http://127.0.0.1:9/elsewhere".into(), key(7), EMAIL.into());
-        let token = other.mint(EMAIL, AUDIENCE, 600, None, NOW);
-        assert_eq!(
-            issuer.verify(&token, AUDIENCE, NOW).unwrap_err(),
-            TokenError::WrongIssuer {
-                expected: URL.into(),
-                got: "http://127.0.0.1:9/elsewhere".into()
-            }
-        );
-        let token = issuer.mint(EMAIL, "not-sigstore", 600, None, NOW);
-        let err = issuer.verify(&token, AUDIENCE, NOW).unwrap_err();
-        assert_eq!(
-            err,
-            TokenError::WrongAudience {
-                expected: AUDIENCE.into(),
-                got: vec!["not-sigstore".into()]
-            }
-        );
-        assert_eq!(
-            err.to_string(),
-            "token audience [\"not-sigstore\"] does not include \"sigstore\""
-        );
-        let token = issuer.mint(EMAIL, AUDIENCE, 600, None, NOW);
-        let err = issuer.verify(&token, AUDIENCE, NOW + 600).unwrap_err();
-        assert_eq!(
-            err,
-            TokenError::Expired {
-                exp: NOW + 600,
-                now: NOW + 600
-            }
-        );
-        assert_eq!(
-            err.to_string(),
-            "token expired at 1700000600 (now 1700000600)"
-        );
-    }
-
-    #[test]
-    fn verify_rejects_alg_none_and_hs256() {
-        let issuer = issuer();
         let none = format!(
             "{}.{}.",
-            b64(&json!({"alg": "none", "typ": "JWT"})),
-            b64(&claims())
+            b64(&json!({"alg": "none"})),
+            b64(&claims(json!({})))
         );
-        assert_eq!(
-            issuer.verify(&none, AUDIENCE, NOW).unwrap_err(),
-            TokenError::UnsupportedAlgorithm("none".into())
-        );
-        // HS256 keyed with the public JWKS, the classic algorithm-confusion attack.
-        let secret = issuer.jwks().to_string();
-        let hs256 = jsonwebtoken::encode(
-            &Header::new(Algorithm::HS256),
-            &claims(),
-            &EncodingKey::from_secret(secret.as_bytes()),
-        )
-        .expect("HMAC signing");
-        let err = issuer.verify(&hs256, AUDIENCE, NOW).unwrap_err();
-        assert_eq!(err, TokenError::UnsupportedAlgorithm("HS256".into()));
-        assert!(err.to_string().contains("only ES256"), "{err}");
-    }
+        let refusal = check(&none).expect_err("alg none");
+        assert_eq!(refusal, TokenError::UnsupportedAlgorithm("none".into()));
+        // HS256 keyed with the public JWKS: the classic algorithm-confusion attack.
+        let secret = EncodingKey::from_secret(issuer().jwks().to_string().as_bytes());
+        let header = Header::new(Algorithm::HS256);
+        let hs256 = jsonwebtoken::encode(&header, &claims(json!({})), &secret);
+        let refusal = check(&hs256.expect("HMAC signing")).expect_err("HS256");
+        let expected = r#"token is signed with "HS256"; only ES256 is accepted"#;
+        assert_eq!(refusal.to_string(), expected);
 
-    #[test]
-    fn verify_rejects_garbage_as_malformed() {
-        let issuer = issuer();
         let es256 = b64(&json!({"alg": "ES256"}));
-        let huge = "a".repeat(MAX_TOKEN_LEN + 1);
-        let cases = [
+        let garbage = [
             String::new(),
             "not-a-token".into(),
             "a.b.c.d".into(),
             "%%%.e30.sig".into(),
             format!("{}.e30.sig", b64(&json!({"typ": "JWT"}))),
-            format!("{es256}.{}.!!!", b64(&claims())),
+            format!("{es256}.{}.!!!", b64(&claims(json!({})))),
             format!("{}.e30.sig", b64(&json!({"alg": "ES256", "crit": ["exp"]}))),
-            huge,
+            "a".repeat(MAX_TOKEN_LEN + 1),
         ];
-        for token in &cases {
-            let err = issuer.verify(token, AUDIENCE, NOW).unwrap_err();
+        for token in &garbage {
+            let refusal = check(token).expect_err("garbage");
             assert!(
-                matches!(err, TokenError::Malformed(_)),
-                "{token:.40}: {err:?}"
+                matches!(refusal, TokenError::Malformed(_)),
+                "{token:.40}: {refusal}"
             );
         }
-        let wrong_type = sign(&issuer, &with(claims(), "exp", Some(json!("tomorrow"))));
-        assert_eq!(
-            issuer.verify(&wrong_type, AUDIENCE, NOW).unwrap_err(),
-            TokenError::Malformed("claim \"exp\" is not a non-negative number".into())
-        );
-    }
-
-    #[test]
-    fn verify_requires_claims_and_verified_email() {
-        let issuer = issuer();
-        for name in ["iss", "sub", "aud", "exp", "iat"] {
-            let token = sign(&issuer, &with(claims(), name, None));
-            assert_eq!(
-                issuer.verify(&token, AUDIENCE, NOW).unwrap_err(),
-                TokenError::MissingClaim(name)
-            );
-        }
-        let unverified = sign(
-            &issuer,
-            &with(claims(), "email_verified", Some(json!(false))),
-        );
-        let err = issuer.verify(&unverified, AUDIENCE, NOW).unwrap_err();
-        assert_eq!(err, TokenError::EmailNotVerified(EMAIL.into()));
-        let silent = sign(&issuer, &with(claims(), "email_verified", None));
-        assert_eq!(
-            issuer.verify(&silent, AUDIENCE, NOW).unwrap_err(),
-            TokenError::EmailNotVerified(EMAIL.into())
-        );
-        let as_string = sign(
-            &issuer,
-            &with(claims(), "email_verified", Some(json!("true"))),
-        );
-        assert!(matches!(
-            issuer.verify(&as_string, AUDIENCE, NOW),
-            Err(TokenError::Malformed(_))
-        ));
-        let no_email = sign(
-            &issuer,
-            &with(with(claims(), "email", None), "email_verified", None),
-        );
-        assert_eq!(
-            issuer
-                .verify(&no_email, AUDIENCE, NOW)
-                .expect("sub-only token")
-                .email,
-            None
-        );
     }
 
     #[test]
     fn jwks_publishes_the_signing_key() {
-        let issuer = issuer();
-        let jwks = issuer.jwks();
-        let keys = jwks["keys"].as_array().expect("keys array");
-        assert_eq!(keys.len(), 1);
-        let jwk = &keys[0];
-        for (field, value) in [
-            ("kty", "EC"),
-            ("crv", "P-256"),
-            ("use", "sig"),
-            ("alg", "ES256"),
-        ] {
-            assert_eq!(jwk[field], value, "{field}");
-        }
+        let jwks = issuer().jwks();
+        let [jwk] = jwks["keys"].as_array().expect("keys").as_slice() else {
+            panic!("one key expected: {jwks}");
+        };
+        let fields = ["kty", "crv", "use", "alg"].map(|f| jwk[f].as_str());
+        assert_eq!(fields, ["EC", "P-256", "sig", "ES256"].map(Some));
         let mut point = vec![4u8];
         for coordinate in ["x", "y"] {
-            let bytes = URL_SAFE_NO_PAD
-                .decode(jwk[coordinate].as_str().expect("string"))
-                .expect("b64");
-            assert_eq!(bytes.len(), 32, "{coordinate}");
-            point.extend(bytes);
+            let text = jwk[coordinate].as_str().expect("a string");
+            point.extend(URL_SAFE_NO_PAD.decode(text).expect("base64url"));
         }
-        assert_eq!(
-            point.as_slice(),
-            key(7).verifying_key().to_sec1_point(false).as_bytes()
-        );
+        let public = key(7).verifying_key().to_sec1_point(false);
+        assert_eq!(point, public.as_bytes());
         let spki = key(7).verifying_key().to_public_key_der().expect("SPKI");
-        assert_eq!(
-            jwk["kid"],
-            hex::encode(Sha256::digest(spki.as_bytes()))[..16]
-        );
+        let digest = hex::encode(Sha256::digest(spki.as_bytes()));
+        assert_eq!(jwk["kid"], digest[..16]);
     }
 
-    // ---- HTTP ----
+    // ---- HTTP, over a real socket ----
 
     struct Reply {
         status: u16,
@@ -1043,244 +1012,207 @@ mod tests {
 
     impl Reply {
         fn header(&self, name: &str) -> Option<&str> {
-            self.headers
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.as_str())
+            let mut found = self.headers.iter().filter(|(n, _)| n == name);
+            found.next().map(|(_, value)| value.as_str())
         }
+
         fn json(&self) -> Value {
             serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
         }
-        fn location_params(&self) -> HashMap<String, String> {
-            let location =
-                Url::parse(self.header("location").expect("a Location header")).expect("URL");
+
+        fn location(&self) -> HashMap<String, String> {
+            let location = self.header("location").expect("Location");
+            let location = Url::parse(location).expect("URL");
             location.query_pairs().into_owned().collect()
+        }
+
+        fn assert_error(&self, status: u16, error: &str) {
+            assert_eq!(self.status, status, "{}", self.body);
+            let body = self.json();
+            assert_eq!(body["error"], error, "{body}");
+            let description = body["error_description"].as_str();
+            assert!(description.is_some_and(|d| !d.is_empty()), "{body}");
         }
     }
 
+    /// Serves the issuer on 127.0.0.1:0; the socket is listening before this returns.
     async fn start() -> (Arc<Issuer>, SocketAddr) {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("local address");
-        let issuer = Arc::new(Issuer::new(
-            format!("http://{addr}/oidc"),
-            key(7),
-            EMAIL.into(),
-        ));
+        let url = format!("http://{addr}/oidc");
+        let issuer = Arc::new(Issuer::new(url, key(7), EMAIL.into()));
         issuer.test_now.store(NOW, Ordering::Relaxed);
         let app = Router::new().nest("/oidc", router(issuer.clone()));
         tokio::spawn(async move { axum::serve(listener, app).await });
         (issuer, addr)
     }
 
-    async fn request(
-        addr: SocketAddr,
-        method: &str,
-        target: &str,
-        headers: &str,
-        body: &str,
-    ) -> Reply {
+    /// One HTTP/1.1 exchange; `path` is relative to the issuer.
+    async fn request(addr: SocketAddr, path: &str, headers: &str, body: &str) -> Reply {
+        let method = if body.is_empty() { "GET" } else { "POST" };
+        let (host, length) = (format!("Host: {addr}"), body.len());
+        let head = format!("{method} /oidc{path} HTTP/1.1\r\n{host}\r\nConnection: close");
+        let request = format!("{head}\r\nContent-Length: {length}\r\n{headers}\r\n{body}");
         let mut stream = TcpStream::connect(addr).await.expect("connect");
-        let head = format!(
-            "{method} /oidc{target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
-             Content-Length: {}\r\n{headers}\r\n",
-            body.len()
-        );
-        stream
-            .write_all(format!("{head}{body}").as_bytes())
-            .await
-            .expect("write");
+        stream.write_all(request.as_bytes()).await.expect("write");
         let mut raw = String::new();
         stream.read_to_string(&mut raw).await.expect("read");
         let (head, body) = raw.split_once("\r\n\r\n").expect("a complete response");
         let mut lines = head.lines();
-        let status = lines
-            .next()
-            .and_then(|l| l.split(' ').nth(1))
-            .and_then(|s| s.parse().ok())
-            .expect("status");
-        let headers = lines
-            .filter_map(|l| l.split_once(':'))
-            .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
-            .collect();
+        let status = lines.next().and_then(|l| l.split(' ').nth(1));
+        let status = status.and_then(|s| s.parse().ok()).expect("a status");
+        let headers = lines.filter_map(|l| l.split_once(": "));
+        let headers = headers.map(|(n, v)| (n.to_ascii_lowercase(), v.into()));
+        let body = body.to_owned();
         Reply {
             status,
-            headers,
-            body: body.to_owned(),
+            headers: headers.collect(),
+            body,
         }
     }
 
-    async fn post_form(addr: SocketAddr, target: &str, pairs: &[(&str, &str)]) -> Reply {
-        let body = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(pairs)
-            .finish();
-        request(
-            addr,
-            "POST",
-            target,
-            "Content-Type: application/x-www-form-urlencoded\r\n",
-            &body,
-        )
-        .await
+    fn form(pairs: &[(&str, &str)]) -> String {
+        let mut form = form_urlencoded::Serializer::new(String::new());
+        form.extend_pairs(pairs).finish()
     }
 
-    async fn authorize_with(addr: SocketAddr, pairs: &[(&str, &str)]) -> Reply {
-        let query = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(pairs)
-            .finish();
-        request(addr, "GET", &format!("/authorize?{query}"), "", "").await
+    async fn post(addr: SocketAddr, path: &str, pairs: &[(&str, &str)]) -> Reply {
+        request(addr, path, FORM, &form(pairs)).await
     }
 
-    fn authorize_params(redirect_uri: &str) -> Vec<(&str, String)> {
-        let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(VERIFIER.as_bytes()));
-        vec![
-            ("response_type", "code".into()),
-            ("client_id", AUDIENCE.into()),
-            ("redirect_uri", redirect_uri.into()),
-            ("scope", "openid email".into()),
-            ("state", "st4te".into()),
-            ("nonce", "n0nce".into()),
-            ("code_challenge", challenge),
-            ("code_challenge_method", "S256".into()),
-        ]
+    /// GET /authorize with a valid request for `redirect`, `changes` applied (`None` removes).
+    async fn authorize(
+        addr: SocketAddr,
+        redirect: &str,
+        changes: &[(&str, Option<&str>)],
+    ) -> Reply {
+        let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(VERIFIER));
+        let mut pairs = vec![
+            ("response_type", "code"),
+            ("client_id", AUDIENCE),
+            ("redirect_uri", redirect),
+            ("scope", "openid email"),
+            ("state", "st4te"),
+            ("nonce", "n0nce"),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+        ];
+        for (name, value) in changes {
+            pairs.retain(|(n, _)| n != name);
+            pairs.extend(value.map(|value| (*name, value)));
+        }
+        request(addr, &format!("/authorize?{}", form(&pairs)), "", "").await
     }
 
     async fn code(addr: SocketAddr) -> String {
-        let params = authorize_params(REDIRECT);
-        let pairs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let reply = authorize_with(addr, &pairs).await;
+        let reply = authorize(addr, REDIRECT, &[]).await;
         assert_eq!(reply.status, 302, "{}", reply.body);
         let location = reply.header("location").expect("Location");
-        assert!(
-            location.starts_with("http://127.0.0.1:4711/callback?keep=1&code="),
-            "{location}"
-        );
-        let params = reply.location_params();
+        let prefix = "http://127.0.0.1:4711/callback?keep=1&code=";
+        assert!(location.starts_with(prefix), "{location}");
+        let params = reply.location();
         assert_eq!(params["state"], "st4te");
-        assert!(
-            URL_SAFE_NO_PAD
-                .decode(&params["code"])
-                .expect("b64url code")
-                .len()
-                >= 16
-        );
+        let code = URL_SAFE_NO_PAD.decode(&params["code"]).expect("base64url");
+        assert_eq!(code.len(), 32, "256 random bits");
         params["code"].clone()
     }
 
-    async fn exchange(
-        addr: SocketAddr,
-        code: &str,
-        verifier: &str,
-        redirect: &str,
-        client: &str,
-    ) -> Reply {
+    async fn exchange(addr: SocketAddr, code: &str, verifier: &str, redirect: &str) -> Reply {
         let pairs = [
             ("grant_type", "authorization_code"),
             ("code", code),
             ("redirect_uri", redirect),
-            ("client_id", client),
+            ("client_id", AUDIENCE),
             ("code_verifier", verifier),
         ];
-        post_form(addr, "/token", &pairs).await
-    }
-
-    fn assert_oauth_error(reply: &Reply, status: u16, error: &str) {
-        assert_eq!(reply.status, status, "{}", reply.body);
-        let body = reply.json();
-        assert_eq!(body["error"], error, "{body}");
-        assert!(
-            body["error_description"]
-                .as_str()
-                .is_some_and(|d| !d.is_empty()),
-            "{body}"
-        );
+        post(addr, "/token", &pairs).await
     }
 
     #[tokio::test]
     async fn discovery_jwks_and_device_page_are_served() {
         let (issuer, addr) = start().await;
-        let reply = request(addr, "GET", "/.well-known/openid-configuration", "", "").await;
+        let reply = request(addr, "/.well-known/openid-configuration", "", "").await;
         assert_eq!(reply.status, 200);
         let doc = reply.json();
         let base = issuer.issuer_url();
         assert_eq!(doc["issuer"], base);
-        assert_eq!(doc["authorization_endpoint"], format!("{base}/authorize"));
-        assert_eq!(doc["token_endpoint"], format!("{base}/token"));
-        assert_eq!(doc["jwks_uri"], format!("{base}/jwks"));
-        assert_eq!(
-            doc["device_authorization_endpoint"],
-            format!("{base}/device/code")
-        );
-        assert_eq!(
-            doc["id_token_signing_alg_values_supported"],
-            json!(["ES256"])
-        );
+        let endpoints = [
+            ("authorization_endpoint", "/authorize"),
+            ("token_endpoint", "/token"),
+            ("jwks_uri", "/jwks"),
+            ("device_authorization_endpoint", "/device/code"),
+        ];
+        for (field, path) in endpoints {
+            assert_eq!(doc[field], format!("{base}{path}"), "{field}");
+        }
+        let algs = &doc["id_token_signing_alg_values_supported"];
+        assert_eq!(algs, &json!(["ES256"]));
         assert_eq!(doc["code_challenge_methods_supported"], json!(["S256"]));
-        assert_eq!(
-            doc["grant_types_supported"],
-            json!(["authorization_code", DEVICE_GRANT])
-        );
+        let grants = json!(["authorization_code", DEVICE_GRANT]);
+        assert_eq!(doc["grant_types_supported"], grants);
+        assert_eq!(doc["response_types_supported"], json!(["code"]));
         assert!(doc.get("userinfo_endpoint").is_none());
-        let jwks = request(addr, "GET", "/jwks", "", "").await;
-        assert_eq!(jwks.json(), issuer.jwks());
-        let page = request(addr, "GET", "/device?user_code=WDJB-MJHT", "", "").await;
-        assert_eq!(
-            (page.status, page.header("content-type")),
-            (200, Some("text/plain; charset=utf-8"))
+        assert_eq!(request(addr, "/jwks", "", "").await.json(), issuer.jwks());
+        let page = request(addr, "/device?user_code=WDJB-MJHT", "", "").await;
+        let text = Some("text/plain; charset=utf-8");
+        assert_eq!((page.status, page.header("content-type")), (200, text));
+        assert!(
+            page.body.contains("approved automatically"),
+            "{}",
+            page.body
         );
-        assert!(page.body.contains("approved automatically"));
     }
 
     #[tokio::test]
     async fn authorization_code_flow_with_pkce() {
         let (issuer, addr) = start().await;
         let code = code(addr).await;
-        let reply = exchange(addr, &code, VERIFIER, REDIRECT, AUDIENCE).await;
+        let reply = exchange(addr, &code, VERIFIER, REDIRECT).await;
         assert_eq!(reply.status, 200, "{}", reply.body);
         assert_eq!(reply.header("cache-control"), Some("no-store"));
         let body = reply.json();
-        assert_eq!(
-            (body["token_type"].as_str(), body["expires_in"].as_u64()),
-            (Some("Bearer"), Some(600))
-        );
-        assert!(body["access_token"].as_str().is_some_and(|t| t.len() >= 22));
+        assert_eq!(body["token_type"], "Bearer");
+        assert_eq!(body["expires_in"], 600);
+        let access_token = body["access_token"].as_str().expect("access_token");
+        let access = issuer.verify(access_token, AUDIENCE, NOW).expect("a JWT");
+        assert_eq!(access.email.as_deref(), Some(EMAIL));
         let id_token = body["id_token"].as_str().expect("id_token");
-        let claims = issuer
-            .verify(id_token, AUDIENCE, NOW)
-            .expect("the id token verifies");
+        let claims = issuer.verify(id_token, AUDIENCE, NOW).expect("verifies");
         assert_eq!((claims.sub.as_str(), claims.exp), (EMAIL, NOW + 600));
         assert_eq!(payload(id_token)["nonce"], "n0nce");
-        // Codes are single use.
-        let again = exchange(addr, &code, VERIFIER, REDIRECT, AUDIENCE).await;
-        assert_oauth_error(&again, 400, "invalid_grant");
+        let reused = exchange(addr, &code, VERIFIER, REDIRECT).await;
+        reused.assert_error(400, "invalid_grant");
     }
 
     #[tokio::test]
     async fn code_exchange_refuses_wrong_verifier_redirect_client_and_age() {
         let (issuer, addr) = start().await;
         let wrong = "x".repeat(43);
-        let reply = exchange(addr, &code(addr).await, &wrong, REDIRECT, AUDIENCE).await;
-        assert_oauth_error(&reply, 400, "invalid_grant");
+        let reply = exchange(addr, &code(addr).await, &wrong, REDIRECT).await;
+        reply.assert_error(400, "invalid_grant");
         assert!(reply.body.contains("code_verifier does not match"));
-        let reply = exchange(
-            addr,
-            &code(addr).await,
-            VERIFIER,
-            "http://127.0.0.1:4711/callback",
-            AUDIENCE,
-        )
-        .await;
-        assert_oauth_error(&reply, 400, "invalid_grant");
+        let elsewhere = "http://127.0.0.1:4711/callback";
+        let reply = exchange(addr, &code(addr).await, VERIFIER, elsewhere).await;
+        reply.assert_error(400, "invalid_grant");
         assert!(reply.body.contains("redirect_uri differs"));
-        let reply = exchange(addr, &code(addr).await, VERIFIER, REDIRECT, "someone-else").await;
-        assert_oauth_error(&reply, 400, "invalid_grant");
-        let reply = exchange(addr, &code(addr).await, "short", REDIRECT, AUDIENCE).await;
-        assert_oauth_error(&reply, 400, "invalid_request");
+        let short = exchange(addr, &code(addr).await, "short", REDIRECT).await;
+        short.assert_error(400, "invalid_request");
+        let pairs = [
+            ("grant_type", "authorization_code"),
+            ("code", &code(addr).await),
+            ("redirect_uri", REDIRECT),
+            ("client_id", "someone-else"),
+            ("code_verifier", VERIFIER),
+        ];
+        let reply = post(addr, "/token", &pairs).await;
+        reply.assert_error(400, "invalid_grant");
+        assert!(reply.body.contains("issued to client"), "{}", reply.body);
         let late = code(addr).await;
         issuer
             .test_now
             .store(NOW + CODE_LIFETIME_SECS, Ordering::Relaxed);
-        let reply = exchange(addr, &late, VERIFIER, REDIRECT, AUDIENCE).await;
-        assert_oauth_error(&reply, 400, "invalid_grant");
+        let reply = exchange(addr, &late, VERIFIER, REDIRECT).await;
+        reply.assert_error(400, "invalid_grant");
         assert!(
             reply.body.contains("expired at 1700000060"),
             "{}",
@@ -1291,25 +1223,25 @@ mod tests {
     #[tokio::test]
     async fn authorize_refuses_non_loopback_redirects_without_redirecting() {
         let (_issuer, addr) = start().await;
-        for redirect in [
+        let refused = [
             "http://example.com/cb",
             "https://127.0.0.1:4711/cb",
             "http://127.0.0.2:4711/cb",
             "http://localhost.evil.test/cb",
-            "http://127.0.0.1:4711/cb#frag",
+            "http://127.0.0.1:4711/cb#fragment",
             "not a url",
-        ] {
-            let params = authorize_params(redirect);
-            let pairs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            let reply = authorize_with(addr, &pairs).await;
-            assert_oauth_error(&reply, 400, "invalid_request");
+        ];
+        for redirect in refused {
+            let reply = authorize(addr, redirect, &[]).await;
+            reply.assert_error(400, "invalid_request");
             assert!(reply.header("location").is_none(), "{redirect}");
         }
         for redirect in ["http://localhost/cb", "http://[::1]:80/"] {
-            let params = authorize_params(redirect);
-            let pairs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            assert_eq!(authorize_with(addr, &pairs).await.status, 302, "{redirect}");
+            let reply = authorize(addr, redirect, &[]).await;
+            assert_eq!(reply.status, 302, "{redirect}");
         }
+        let anonymous = authorize(addr, REDIRECT, &[("client_id", None)]).await;
+        anonymous.assert_error(400, "invalid_request");
     }
 
     #[tokio::test]
@@ -1320,53 +1252,39 @@ mod tests {
             ("code_challenge_method", None, "invalid_request"),
             ("code_challenge", None, "invalid_request"),
             ("code_challenge", Some("tooshort"), "invalid_request"),
+            ("state", None, "invalid_request"),
             ("scope", Some("email"), "invalid_scope"),
             ("response_type", Some("token"), "unsupported_response_type"),
         ];
         for (name, value, error) in cases {
-            let mut params = authorize_params(REDIRECT);
-            params.retain(|(k, _)| *k != name);
-            if let Some(value) = value {
-                params.push((name, value.into()));
-            }
-            let pairs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            let reply = authorize_with(addr, &pairs).await;
+            let reply = authorize(addr, REDIRECT, &[(name, value)]).await;
             assert_eq!(reply.status, 302, "{name}={value:?}");
-            let location = reply.location_params();
-            assert_eq!(
-                (location["error"].as_str(), location["state"].as_str()),
-                (error, "st4te")
-            );
-            assert_eq!(location["keep"], "1");
-            assert!(!location.contains_key("code"));
+            let params = reply.location();
+            assert_eq!(params["error"], error, "{name}={value:?}");
+            let state = params.get("state").map(String::as_str);
+            assert_eq!(state, (name != "state").then_some("st4te"));
+            assert_eq!(params["keep"], "1");
+            assert!(!params.contains_key("code"));
         }
         let long = "a".repeat(MAX_PARAM_LEN + 1);
-        let reply = authorize_with(addr, &[("redirect_uri", REDIRECT), ("state", &long)]).await;
-        assert_oauth_error(&reply, 400, "invalid_request");
+        let reply = authorize(addr, REDIRECT, &[("state", Some(&long))]).await;
+        reply.assert_error(400, "invalid_request");
     }
 
     #[tokio::test]
     async fn device_flow_pends_then_issues_once() {
         let (issuer, addr) = start().await;
-        let reply = post_form(
-            addr,
-            "/device/code",
-            &[("client_id", AUDIENCE), ("scope", "openid email")],
-        )
-        .await;
+        let request = [("client_id", AUDIENCE), ("scope", "openid")];
+        let reply = post(addr, "/device/code", &request).await;
         assert_eq!(reply.status, 200, "{}", reply.body);
         let grant = reply.json();
         let user_code = grant["user_code"].as_str().expect("user_code");
-        assert!(
-            user_code.len() == 9 && user_code.as_bytes()[4] == b'-',
-            "{user_code}"
-        );
-        let verification = format!("{}/device", issuer.issuer_url());
-        assert_eq!(grant["verification_uri"], verification);
-        assert_eq!(
-            grant["verification_uri_complete"],
-            format!("{verification}?user_code={user_code}")
-        );
+        let shape = user_code.len() == 9 && user_code.as_bytes()[4] == b'-';
+        assert!(shape, "{user_code}");
+        let page = format!("{}/device", issuer.issuer_url());
+        assert_eq!(grant["verification_uri"], page);
+        let complete = format!("{page}?user_code={user_code}");
+        assert_eq!(grant["verification_uri_complete"], complete);
         assert_eq!(
             (grant["expires_in"].as_u64(), grant["interval"].as_u64()),
             (Some(300), Some(1))
@@ -1377,110 +1295,68 @@ mod tests {
             ("device_code", device_code),
             ("client_id", AUDIENCE),
         ];
-        assert_oauth_error(
-            &post_form(addr, "/token", &poll).await,
-            400,
-            "authorization_pending",
-        );
-        assert_oauth_error(&post_form(addr, "/token", &poll).await, 400, "slow_down");
-        issuer
-            .test_now
-            .store(NOW + 1 + SLOW_DOWN_STEP_SECS, Ordering::Relaxed);
-        let reply = post_form(addr, "/token", &poll).await;
+        post(addr, "/token", &poll)
+            .await
+            .assert_error(400, "authorization_pending");
+        post(addr, "/token", &poll)
+            .await
+            .assert_error(400, "slow_down");
+        let later = NOW + DEVICE_INTERVAL_SECS + SLOW_DOWN_STEP_SECS;
+        issuer.test_now.store(later, Ordering::Relaxed);
+        let reply = post(addr, "/token", &poll).await;
         assert_eq!(reply.status, 200, "{}", reply.body);
         let id_token = reply.json()["id_token"]
             .as_str()
             .expect("id_token")
             .to_owned();
-        let claims = issuer
-            .verify(&id_token, AUDIENCE, NOW + 6)
-            .expect("device id token verifies");
+        let claims = issuer.verify(&id_token, AUDIENCE, later).expect("verifies");
         assert_eq!(claims.email.as_deref(), Some(EMAIL));
         assert!(payload(&id_token).get("nonce").is_none());
-        assert_oauth_error(
-            &post_form(addr, "/token", &poll).await,
-            400,
-            "invalid_grant",
-        );
+        post(addr, "/token", &poll)
+            .await
+            .assert_error(400, "invalid_grant");
     }
 
     #[tokio::test]
     async fn device_codes_expire() {
         let (issuer, addr) = start().await;
-        let reply = post_form(addr, "/device/code", &[("client_id", AUDIENCE)]).await;
-        let device_code = reply.json()["device_code"]
-            .as_str()
-            .expect("device_code")
-            .to_owned();
+        let reply = post(addr, "/device/code", &[("client_id", AUDIENCE)]).await;
+        let device_code = reply.json()["device_code"].clone();
+        let device_code = device_code.as_str().expect("device_code");
         issuer
             .test_now
             .store(NOW + DEVICE_LIFETIME_SECS, Ordering::Relaxed);
         let poll = [
             ("grant_type", DEVICE_GRANT),
-            ("device_code", device_code.as_str()),
+            ("device_code", device_code),
             ("client_id", AUDIENCE),
         ];
-        assert_oauth_error(
-            &post_form(addr, "/token", &poll).await,
-            400,
-            "expired_token",
-        );
+        let reply = post(addr, "/token", &poll).await;
+        reply.assert_error(400, "expired_token");
     }
 
     #[tokio::test]
     async fn token_endpoint_errors_are_rfc6749_json() {
         let (_issuer, addr) = start().await;
-        let reply = post_form(
-            addr,
-            "/token",
-            &[("grant_type", "password"), ("client_id", AUDIENCE)],
-        )
-        .await;
-        assert_oauth_error(&reply, 400, "unsupported_grant_type");
-        assert_oauth_error(
-            &post_form(addr, "/token", &[("client_id", AUDIENCE)]).await,
-            400,
-            "invalid_request",
-        );
-        let json_body = request(
-            addr,
-            "POST",
-            "/token",
-            "Content-Type: application/json\r\n",
-            "{}",
-        )
-        .await;
-        assert_oauth_error(&json_body, 400, "invalid_request");
+        let password = [("grant_type", "password"), ("client_id", AUDIENCE)];
+        let reply = post(addr, "/token", &password).await;
+        reply.assert_error(400, "unsupported_grant_type");
+        let reply = post(addr, "/token", &[("client_id", AUDIENCE)]).await;
+        reply.assert_error(400, "invalid_request");
+        let json_body = "Content-Type: application/json\r\n";
+        let reply = request(addr, "/token", json_body, "{}").await;
+        reply.assert_error(400, "invalid_request");
         let long = "a".repeat(MAX_PARAM_LEN + 1);
-        let reply = post_form(
-            addr,
-            "/token",
-            &[("grant_type", "authorization_code"), ("code", &long)],
-        )
-        .await;
-        assert_oauth_error(&reply, 400, "invalid_request");
-        let twice = "grant_type=authorization_code&code=a&code=b&client_id=sigstore";
-        let form = "Content-Type: application/x-www-form-urlencoded\r\n";
-        assert_oauth_error(
-            &request(addr, "POST", "/token", form, twice).await,
-            400,
-            "invalid_request",
-        );
-        let bad_basic = format!("{form}Authorization: Basic !!!\r\n");
-        let reply = request(
-            addr,
-            "POST",
-            "/token",
-            &bad_basic,
-            "grant_type=authorization_code",
-        )
-        .await;
-        assert_oauth_error(&reply, 401, "invalid_client");
-        assert!(
-            reply
-                .header("www-authenticate")
-                .is_some_and(|v| v.starts_with("Basic"))
-        );
+        let reply = post(addr, "/token", &[("client_id", &long)]).await;
+        reply.assert_error(400, "invalid_request");
+        let twice = "grant_type=password&client_id=a&client_id=b";
+        let reply = request(addr, "/token", FORM, twice).await;
+        reply.assert_error(400, "invalid_request");
+        let bad_basic = format!("{FORM}Authorization: Basic !!!\r\n");
+        let reply = request(addr, "/token", &bad_basic, "grant_type=password").await;
+        reply.assert_error(401, "invalid_client");
+        let challenge = reply.header("www-authenticate");
+        assert!(challenge.is_some_and(|v| v.starts_with("Basic")));
     }
 
     #[tokio::test]
@@ -1488,17 +1364,18 @@ mod tests {
         let (_issuer, addr) = start().await;
         let code = code(addr).await;
         let basic = STANDARD.encode("sigstore:ignored-secret");
-        let headers = format!(
-            "Content-Type: application/x-www-form-urlencoded\r\nAuthorization: Basic {basic}\r\n"
-        );
-        let body = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs([("grant_type", "authorization_code"), ("code", &code)])
-            .extend_pairs([("redirect_uri", REDIRECT), ("code_verifier", VERIFIER)])
-            .finish();
-        let reply = request(addr, "POST", "/token", &headers, &body).await;
+        let headers = format!("{FORM}Authorization: Basic {basic}\r\n");
+        let pairs = [
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+        ];
+        let reply = request(addr, "/token", &headers, &form(&pairs)).await;
         assert_eq!(reply.status, 200, "{}", reply.body);
+        let id_token = reply.json()["id_token"].clone();
         assert_eq!(
-            payload(reply.json()["id_token"].as_str().expect("id_token"))["aud"],
+            payload(id_token.as_str().expect("id_token"))["aud"],
             AUDIENCE
         );
     }
@@ -1506,26 +1383,19 @@ mod tests {
     #[tokio::test]
     async fn pending_codes_are_capped() {
         let (issuer, addr) = start().await;
-        {
-            let mut pending = issuer.pending();
-            for i in 0..MAX_PENDING {
-                let grant = DeviceGrant {
-                    client_id: "c".into(),
-                    expires_at: u64::MAX / 2,
-                    interval: 1,
-                    last_poll: None,
-                };
-                pending.devices.insert(i.to_string(), grant);
-            }
+        for i in 0..MAX_PENDING {
+            let (client_id, expires_at) = (String::new(), u64::MAX);
+            let grant = DeviceGrant {
+                client_id,
+                expires_at,
+                interval: 1,
+                last_poll: None,
+            };
+            issuer.lock().devices.insert(i.to_string(), grant);
         }
-        let reply = post_form(addr, "/device/code", &[("client_id", AUDIENCE)]).await;
-        assert_oauth_error(&reply, 503, "temporarily_unavailable");
-        let params = authorize_params(REDIRECT);
-        let pairs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        assert_oauth_error(
-            &authorize_with(addr, &pairs).await,
-            503,
-            "temporarily_unavailable",
-        );
+        let reply = post(addr, "/device/code", &[("client_id", AUDIENCE)]).await;
+        reply.assert_error(503, "temporarily_unavailable");
+        let reply = authorize(addr, REDIRECT, &[]).await;
+        reply.assert_error(503, "temporarily_unavailable");
     }
 }
