@@ -59,7 +59,7 @@ impl Tree {
     pub fn push(&mut self, leaf: Hash) -> u64 {
         self.levels[0].push(leaf);
         let mut k = 0;
-        while self.levels[k].len() % 2 == 0 {
+        while self.levels[k].len().is_multiple_of(2) {
             let n = self.levels[k].len();
             let parent = node_hash(&self.levels[k][n - 2], &self.levels[k][n - 1]);
             if self.levels.len() == k + 1 {
@@ -77,7 +77,7 @@ impl Tree {
         if size == 0 {
             return Sha256::digest([]).into();
         }
-        if size.is_power_of_two() && start % size == 0 {
+        if size.is_power_of_two() && start.is_multiple_of(size) {
             let k = size.trailing_zeros() as usize;
             return self.levels[k][(start >> k) as usize];
         }

@@ -7,16 +7,8 @@
 //! and is acknowledged only once it is on disk. The log is a single shard: the global
 //! `logIndex` and the inclusion proof's `logIndex` are equal.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 
-use axum::{
-    Json, Router,
-    body::Body,
-    extract::{Path, Query, State},
-    http::{HeaderMap, HeaderValue, StatusCode, header},
-    response::{IntoResponse, Response},
-    routing::{get, post},
-};
 use base64::{Engine, engine::general_purpose::STANDARD};
 use der::Decode;
 use p256::ecdsa::signature::hazmat::PrehashVerifier;
@@ -30,24 +22,31 @@ use x509_cert::ext::pkix::SubjectAltName;
 use x509_cert::ext::pkix::name::GeneralName;
 
 use crate::checkpoint;
-use crate::error::{ApiError, Dialect::Rekor, read_json};
-use crate::keys::{b64, key_id, spki_pem};
+use crate::error::{ApiError, Dialect::Rekor};
+use crate::keys::{b64, key_id};
 use crate::merkle::{Tree, leaf_hash};
 use crate::store::{EntryIndex, Store, StoreError, StoredEntry};
 
 /// Most items a retrieve request may name, as on the public instance.
-const MAX_RETRIEVE: usize = 10;
+pub(super) const MAX_RETRIEVE: usize = 10;
 
 pub struct Log {
-    key: SigningKey,
-    tree_id: i64,
-    base_url: String,
+    pub(super) key: SigningKey,
+    pub(super) tree_id: i64,
+    pub(super) base_url: String,
     inner: Mutex<Inner>,
 }
 
-struct Inner {
-    store: Store,
-    tree: Tree,
+pub(super) struct Inner {
+    pub(super) store: Store,
+    pub(super) tree: Tree,
+}
+
+/// The outcome of an append: the new entry (id and `LogEntry` map), or the id of the
+/// equivalent entry already logged.
+pub(super) enum Appended {
+    New(String, Value),
+    Existing(String),
 }
 
 /// A proposed entry after validation: its canonical body and what it is indexed by.
@@ -60,7 +59,7 @@ fn bad(msg: impl std::fmt::Display) -> ApiError {
     ApiError::bad_request(Rekor, format!("error processing entry: {msg}"))
 }
 
-fn store_err(e: StoreError) -> ApiError {
+pub(super) fn store_err(e: StoreError) -> ApiError {
     ApiError::internal(Rekor, format!("log storage failed: {e}"))
 }
 
@@ -103,15 +102,15 @@ struct HashSpec {
 }
 
 /// A verification key taken from a PEM certificate or public key.
-struct Material {
+pub(super) struct Material {
     key: VerifyingKey,
-    spki_der: Vec<u8>,
+    pub(super) spki_der: Vec<u8>,
     /// The PEM as this log re-encodes it in canonical bodies.
     canonical_pem: String,
     email: Option<String>,
 }
 
-fn parse_material(pem_bytes: &[u8]) -> Result<Material, String> {
+pub(super) fn parse_material(pem_bytes: &[u8]) -> Result<Material, String> {
     let (label, der) = der::pem::decode_vec(pem_bytes)
         .map_err(|e| format!("publicKey.content is not base64 of one PEM block: {e}"))?;
     let (spki_der, email) = match label {
@@ -251,7 +250,7 @@ impl Log {
         })
     }
 
-    fn lock(&self) -> MutexGuard<'_, Inner> {
+    pub(super) fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic while holding the lock cannot leave the tree half-updated: pushes happen
         // only after the store append succeeded. So a poisoned lock is still consistent.
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
@@ -261,7 +260,7 @@ impl Log {
         hex::encode(key_id(self.key.verifying_key()))
     }
 
-    fn entry_id(&self, leaf: &[u8; 32]) -> String {
+    pub(super) fn entry_id(&self, leaf: &[u8; 32]) -> String {
         format!("{:016x}{}", self.tree_id, hex::encode(leaf))
     }
 
@@ -269,17 +268,12 @@ impl Log {
         self.lock().tree.len()
     }
 
-    /// Appends a validated entry. `Err(Ok(existing))` means an equivalent entry exists.
-    fn append(
-        &self,
-        c: Canonical,
-        now: i64,
-    ) -> Result<Result<(String, Value), (String, Value)>, ApiError> {
+    /// Appends a validated entry, unless an equivalent one is already in the log.
+    pub(super) fn append(&self, c: Canonical, now: i64) -> Result<Appended, ApiError> {
         let leaf = leaf_hash(&c.body);
         let mut inner = self.lock();
         if let Some(existing) = inner.store.entry_by_leaf(&leaf).map_err(store_err)? {
-            let id = self.entry_id(&leaf);
-            return Ok(Err((id, self.render(&inner, &existing))));
+            return Ok(Appended::Existing(self.entry_id(&existing.leaf_hash)));
         }
         let entry = StoredEntry {
             index: inner.tree.len(),
@@ -289,12 +283,15 @@ impl Log {
         };
         inner.store.append(&entry, &c.index).map_err(store_err)?;
         inner.tree.push(leaf);
-        Ok(Ok((self.entry_id(&leaf), self.render(&inner, &entry))))
+        Ok(Appended::New(
+            self.entry_id(&leaf),
+            self.render(&inner, &entry),
+        ))
     }
 
     /// The `LogEntry` map for one entry, with a SET and an inclusion proof against the
     /// current tree head.
-    fn render(&self, inner: &Inner, e: &StoredEntry) -> Value {
+    pub(super) fn render(&self, inner: &Inner, e: &StoredEntry) -> Value {
         let size = inner.tree.len();
         let root = inner.tree.root(size).unwrap_or_default();
         let hashes: Vec<String> = inner
@@ -337,14 +334,14 @@ impl Log {
         Value::Object(map)
     }
 
-    fn by_index(&self, index: u64) -> Result<Option<Value>, ApiError> {
+    pub(super) fn by_index(&self, index: u64) -> Result<Option<Value>, ApiError> {
         let inner = self.lock();
         let e = inner.store.entry_by_index(index).map_err(store_err)?;
         Ok(e.map(|e| self.render(&inner, &e)))
     }
 
     /// Looks an entry up by its 64-hex UUID or 80-hex entry id.
-    fn by_uuid(&self, id: &str) -> Result<Option<Value>, ApiError> {
+    pub(super) fn by_uuid(&self, id: &str) -> Result<Option<Value>, ApiError> {
         let id = id.to_ascii_lowercase();
         let uuid = match id.len() {
             64 => id.as_str(),
@@ -371,241 +368,5 @@ impl Log {
     }
 }
 
-fn now_unix() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
-async fn create_entry(State(log): State<Arc<Log>>, body: Body) -> Result<Response, ApiError> {
-    let proposed: Value = read_json(Rekor, body).await?;
-    let canonical = canonicalize(proposed, true)?;
-    let location = |id: &str| {
-        HeaderValue::from_str(&format!("{}/api/v1/log/entries/{id}", log.base_url))
-            .unwrap_or(HeaderValue::from_static("/"))
-    };
-    match log.append(canonical, now_unix())? {
-        Ok((id, entry)) => {
-            let mut headers = HeaderMap::new();
-            headers.insert(header::LOCATION, location(&id));
-            if let Ok(etag) = HeaderValue::from_str(&id) {
-                headers.insert(header::ETAG, etag);
-            }
-            Ok((StatusCode::CREATED, headers, Json(entry)).into_response())
-        }
-        Err((id, _)) => {
-            let mut resp = ApiError::new(
-                Rekor,
-                StatusCode::CONFLICT,
-                format!(
-                    "an equivalent entry already exists in the transparency log with UUID {id}"
-                ),
-            )
-            .into_response();
-            resp.headers_mut().insert(header::LOCATION, location(&id));
-            Ok(resp)
-        }
-    }
-}
-
-async fn get_by_uuid(
-    State(log): State<Arc<Log>>,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    log.by_uuid(&id)?
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found(Rekor, format!("no entry with UUID {id} in this log")))
-}
-
-#[derive(Deserialize)]
-struct IndexQuery {
-    #[serde(rename = "logIndex")]
-    log_index: Option<String>,
-}
-
-async fn get_by_index(
-    State(log): State<Arc<Log>>,
-    Query(q): Query<IndexQuery>,
-) -> Result<Json<Value>, ApiError> {
-    let raw = q
-        .log_index
-        .ok_or_else(|| ApiError::bad_request(Rekor, "query parameter logIndex is required"))?;
-    let index: u64 = raw.parse().map_err(|_| {
-        ApiError::bad_request(
-            Rekor,
-            format!("logIndex must be a non-negative integer, got {raw:?}"),
-        )
-    })?;
-    log.by_index(index)?.map(Json).ok_or_else(|| {
-        ApiError::not_found(Rekor, format!("no entry at logIndex {index} in this log"))
-    })
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RetrieveRequest {
-    #[serde(rename = "entryUUIDs", default)]
-    entry_uuids: Vec<String>,
-    #[serde(rename = "logIndexes", default)]
-    log_indexes: Vec<i64>,
-    #[serde(default)]
-    entries: Vec<Value>,
-}
-
-async fn retrieve(State(log): State<Arc<Log>>, body: Body) -> Result<Json<Value>, ApiError> {
-    let req: RetrieveRequest = read_json(Rekor, body).await?;
-    let unprocessable = |m: String| ApiError::new(Rekor, StatusCode::UNPROCESSABLE_ENTITY, m);
-    for (name, n) in [
-        ("entryUUIDs", req.entry_uuids.len()),
-        ("logIndexes", req.log_indexes.len()),
-        ("entries", req.entries.len()),
-    ] {
-        if n > MAX_RETRIEVE {
-            return Err(unprocessable(format!(
-                "{name} names {n} items; at most {MAX_RETRIEVE} are allowed"
-            )));
-        }
-    }
-    if req.entry_uuids.is_empty() && req.log_indexes.is_empty() && req.entries.is_empty() {
-        return Err(unprocessable(
-            "give entryUUIDs, logIndexes or entries".into(),
-        ));
-    }
-    let mut out = Vec::new();
-    for id in &req.entry_uuids {
-        out.extend(log.by_uuid(id)?);
-    }
-    for &i in &req.log_indexes {
-        let i =
-            u64::try_from(i).map_err(|_| unprocessable(format!("logIndexes: {i} is negative")))?;
-        out.extend(log.by_index(i)?);
-    }
-    for e in req.entries {
-        let c = canonicalize(e, false)?;
-        out.extend(log.by_uuid(&hex::encode(leaf_hash(&c.body)))?);
-    }
-    Ok(Json(Value::Array(out)))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SearchRequest {
-    hash: Option<String>,
-    email: Option<String>,
-    #[serde(rename = "publicKey")]
-    public_key: Option<SearchKey>,
-    operator: Option<String>,
-}
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SearchKey {
-    format: String,
-    content: Option<String>,
-    url: Option<String>,
-}
-
-async fn search_index(State(log): State<Arc<Log>>, body: Body) -> Result<Json<Value>, ApiError> {
-    let req: SearchRequest = read_json(Rekor, body).await?;
-    let bad_query = |m: String| ApiError::bad_request(Rekor, m);
-    let all = match req.operator.as_deref() {
-        None | Some("and") => true,
-        Some("or") => false,
-        Some(o) => {
-            return Err(bad_query(format!(
-                "operator must be \"and\" or \"or\", got {o:?}"
-            )));
-        }
-    };
-    let hash = req
-        .hash
-        .map(|h| {
-            let h = h.to_ascii_lowercase();
-            let (alg, hexv) = h.split_once(':').unwrap_or(("sha256", &h));
-            let ok = matches!(
-                (alg, hexv.len()),
-                ("sha256", 64) | ("sha384", 96) | ("sha512", 128)
-            ) && hexv.bytes().all(|b| b.is_ascii_hexdigit());
-            ok.then(|| format!("{alg}:{hexv}"))
-                .ok_or_else(|| bad_query(format!("hash must be [sha256:]<hex digest>, got {h:?}")))
-        })
-        .transpose()?;
-    let key_sha = req
-        .public_key
-        .map(|k| {
-            if k.format != "x509" {
-                return Err(bad_query(format!(
-                    "publicKey.format {:?} is not supported (x509 only)",
-                    k.format
-                )));
-            }
-            if k.url.is_some() {
-                return Err(bad_query(
-                    "publicKey.url is not supported by this test log".into(),
-                ));
-            }
-            let content = k
-                .content
-                .ok_or_else(|| bad_query("publicKey.content is required".into()))?;
-            let pem = STANDARD
-                .decode(content)
-                .map_err(|e| bad_query(format!("publicKey.content is not base64: {e}")))?;
-            let m = parse_material(&pem).map_err(bad_query)?;
-            Ok(hex::encode(Sha256::digest(&m.spki_der)))
-        })
-        .transpose()?;
-    if hash.is_none() && req.email.is_none() && key_sha.is_none() {
-        return Err(bad_query(
-            "give at least one of hash, email, publicKey".into(),
-        ));
-    }
-    let inner = log.lock();
-    let found = inner
-        .store
-        .search(
-            hash.as_deref(),
-            req.email.as_deref(),
-            key_sha.as_deref(),
-            all,
-        )
-        .map_err(store_err)?;
-    let mut ids = Vec::new();
-    for i in found {
-        if let Some(e) = inner.store.entry_by_index(i).map_err(store_err)? {
-            ids.push(Value::String(log.entry_id(&e.leaf_hash)));
-        }
-    }
-    Ok(Json(Value::Array(ids)))
-}
-
-async fn log_info(State(log): State<Arc<Log>>) -> Json<Value> {
-    let inner = log.lock();
-    let size = inner.tree.len();
-    let root = inner.tree.root(size).unwrap_or_default();
-    Json(json!({
-        "rootHash": hex::encode(root),
-        "treeSize": size,
-        "signedTreeHead": checkpoint::sign(&log.key, log.tree_id, size, &root),
-        "treeID": log.tree_id.to_string(),
-        "inactiveShards": [],
-    }))
-}
-
-async fn public_key(State(log): State<Arc<Log>>) -> Response {
-    (
-        [(header::CONTENT_TYPE, "application/x-pem-file")],
-        spki_pem(log.key.verifying_key()),
-    )
-        .into_response()
-}
-
-pub fn router(log: Arc<Log>) -> Router {
-    Router::new()
-        .route("/api/v1/log", get(log_info))
-        .route("/api/v1/log/publicKey", get(public_key))
-        .route("/api/v1/log/entries", post(create_entry).get(get_by_index))
-        .route("/api/v1/log/entries/retrieve", post(retrieve))
-        .route("/api/v1/log/entries/{id}", get(get_by_uuid))
-        .route("/api/v1/index/retrieve", post(search_index))
-        .with_state(log)
-}
+mod http;
+pub use http::router;
