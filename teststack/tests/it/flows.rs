@@ -20,7 +20,10 @@ fn claims(jwt: &str) -> Value {
 
 fn discovery(stack: &Stack) -> Value {
     client()
-        .get(format!("{}/.well-known/openid-configuration", stack.issuer()))
+        .get(format!(
+            "{}/.well-known/openid-configuration",
+            stack.issuer()
+        ))
         .send()
         .unwrap()
         .json()
@@ -67,7 +70,10 @@ fn authorize(meta: &Value, challenge: &str) -> (String, String) {
 #[test]
 fn browser_flow_with_pkce_redirects_to_loopback_and_yields_a_token_fulcio_accepts() {
     let tmp = tempfile::tempdir().unwrap();
-    let stack = Stack::start_with(&tmp.path().join("state"), &["--identity", "bob@example.com"]);
+    let stack = Stack::start_with(
+        &tmp.path().join("state"),
+        &["--identity", "bob@example.com"],
+    );
     let meta = discovery(&stack);
     assert_eq!(meta["issuer"], stack.issuer());
 
@@ -93,7 +99,11 @@ fn browser_flow_with_pkce_redirects_to_loopback_and_yields_a_token_fulcio_accept
     let wrong = exchange(&burnt_code, &burnt_redirect, &"z".repeat(50));
     assert_eq!(wrong.status(), 400, "a wrong PKCE verifier is refused");
     let after = exchange(&burnt_code, &burnt_redirect, &verifier);
-    assert_eq!(after.status(), 400, "a code is spent by a failed exchange too");
+    assert_eq!(
+        after.status(),
+        400,
+        "a code is spent by a failed exchange too"
+    );
     let resp = exchange(&code, &redirect_uri, &verifier);
     assert_eq!(resp.status(), 200, "{:?}", resp.text());
     let tokens: Value = resp.json().unwrap();
@@ -102,7 +112,11 @@ fn browser_flow_with_pkce_redirects_to_loopback_and_yields_a_token_fulcio_accept
     assert_eq!(c["email"], "bob@example.com");
     assert_eq!(c["nonce"], "n0nce");
     assert_eq!(c["aud"], "sigstore");
-    assert_eq!(exchange(&code, &redirect_uri, &verifier).status(), 400, "a code works once");
+    assert_eq!(
+        exchange(&code, &redirect_uri, &verifier).status(),
+        400,
+        "a code works once"
+    );
 
     let chain = certificate(&stack, &SigningKey::generate(), id_token, "bob@example.com");
     assert_eq!(chain.len(), 3);
@@ -146,7 +160,12 @@ fn device_flow_is_pending_then_approved_and_its_token_works() {
     let tokens: Value = second.json().unwrap();
     let id_token = tokens["id_token"].as_str().unwrap();
     assert_eq!(claims(id_token)["email"], "alice@example.com");
-    let chain = certificate(&stack, &SigningKey::generate(), id_token, "alice@example.com");
+    let chain = certificate(
+        &stack,
+        &SigningKey::generate(),
+        id_token,
+        "alice@example.com",
+    );
     assert_eq!(chain.len(), 3);
     stack.stop();
 }

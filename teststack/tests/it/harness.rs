@@ -53,7 +53,10 @@ impl Stack {
             if let Some(status) = child.try_wait().expect("poll child") {
                 panic!("signet-teststack exited before it was ready: {status}");
             }
-            assert!(Instant::now() < deadline, "signet-teststack not ready after 60 s");
+            assert!(
+                Instant::now() < deadline,
+                "signet-teststack not ready after 60 s"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -81,7 +84,11 @@ impl Stack {
             .args(["--email", email])
             .output()
             .expect("run token");
-        assert!(out.status.success(), "token failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "token failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap().trim().to_string()
     }
 
@@ -95,7 +102,10 @@ impl Stack {
         assert!(st.success());
         let status = child.wait().unwrap();
         assert!(status.success(), "teststack did not stop cleanly: {status}");
-        assert!(!self.dir.join("env").exists(), "env file left behind after stop");
+        assert!(
+            !self.dir.join("env").exists(),
+            "env file left behind after stop"
+        );
     }
 
     pub fn tree_size(&self) -> u64 {
@@ -136,7 +146,10 @@ pub fn pem_public_key(key: &SigningKey) -> String {
 pub fn certificate(stack: &Stack, key: &SigningKey, token: &str, email: &str) -> Vec<String> {
     let pop: DerSignature = key.sign(email.as_bytes());
     let resp = client()
-        .post(format!("{}/api/v2/signingCert", stack.var("SIGNET_FULCIO_URL")))
+        .post(format!(
+            "{}/api/v2/signingCert",
+            stack.var("SIGNET_FULCIO_URL")
+        ))
         .json(&json!({
             "credentials": { "oidcIdentityToken": token },
             "publicKeyRequest": {

@@ -21,7 +21,10 @@ fn sigstore_python_signs_against_the_stack_and_verifies_offline() {
     let token = stack.token("alice@example.com");
     let (a, b) = (artifact.to_str().unwrap(), bundle.to_str().unwrap());
 
-    let signed = sigstore(&stack, &["sign", "--identity-token", &token, "--bundle", b, a]);
+    let signed = sigstore(
+        &stack,
+        &["sign", "--identity-token", &token, "--bundle", b, a],
+    );
     assert!(signed.status.success(), "sign failed: {}", out(&signed));
     assert_eq!(stack.tree_size(), 1);
 
@@ -30,8 +33,16 @@ fn sigstore_python_signs_against_the_stack_and_verifies_offline() {
         sigstore(
             &stack,
             &[
-                "verify", "identity", "--offline", "--bundle", b, "--cert-identity", identity,
-                "--cert-oidc-issuer", issuer, file,
+                "verify",
+                "identity",
+                "--offline",
+                "--bundle",
+                b,
+                "--cert-identity",
+                identity,
+                "--cert-oidc-issuer",
+                issuer,
+                file,
             ],
         )
     };
@@ -42,10 +53,22 @@ fn sigstore_python_signs_against_the_stack_and_verifies_offline() {
     let tampered = tmp.path().join("tampered.txt");
     std::fs::write(&tampered, b"signed through signet-teststack!\n").unwrap();
     let bad = verify("alice@example.com", &issuer, tampered.to_str().unwrap());
-    assert!(!bad.status.success(), "tampered file verified: {}", out(&bad));
+    assert!(
+        !bad.status.success(),
+        "tampered file verified: {}",
+        out(&bad)
+    );
     let bad = verify("mallory@example.com", &issuer, a);
-    assert!(!bad.status.success(), "wrong identity verified: {}", out(&bad));
+    assert!(
+        !bad.status.success(),
+        "wrong identity verified: {}",
+        out(&bad)
+    );
     let bad = verify("alice@example.com", "https://accounts.google.com", a);
-    assert!(!bad.status.success(), "wrong issuer verified: {}", out(&bad));
+    assert!(
+        !bad.status.success(),
+        "wrong issuer verified: {}",
+        out(&bad)
+    );
     stack.stop();
 }

@@ -51,7 +51,9 @@ fn verified_checkpoint(note: &str, log_key: &VerifyingKey) -> (u64, Vec<u8>) {
     let spki = log_key.to_public_key_der_bytes();
     assert_eq!(&blob[..4], &Sha256::digest(&spki)[..4], "key hint");
     let sig = DerSignature::from_bytes(&blob[4..]).unwrap();
-    log_key.verify(text.as_bytes(), &sig).expect("checkpoint signature");
+    log_key
+        .verify(text.as_bytes(), &sig)
+        .expect("checkpoint signature");
     let mut lines = text.lines();
     lines.next();
     let size = lines.next().unwrap().parse().unwrap();
@@ -76,7 +78,14 @@ fn sign(stack: &Stack, dir: &std::path::Path, name: &str) -> Value {
     let token = stack.token("alice@example.com");
     let o = sigstore(
         stack,
-        &["sign", "--identity-token", &token, "--bundle", bundle.to_str().unwrap(), artifact.to_str().unwrap()],
+        &[
+            "sign",
+            "--identity-token",
+            &token,
+            "--bundle",
+            bundle.to_str().unwrap(),
+            artifact.to_str().unwrap(),
+        ],
     );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     serde_json::from_slice(&std::fs::read(bundle).unwrap()).unwrap()
@@ -93,14 +102,27 @@ fn first_entry_proves_inclusion_in_a_checkpoint_issued_after_a_restart() {
 
     let stack = Stack::start(&state);
     assert_eq!(stack.tree_size(), 1, "the entry survived the restart");
-    let trusted: Value = serde_json::from_slice(&std::fs::read(state.join("trusted_root.json")).unwrap()).unwrap();
+    let trusted: Value =
+        serde_json::from_slice(&std::fs::read(state.join("trusted_root.json")).unwrap()).unwrap();
     let before: Value = serde_json::from_slice(&root_before).unwrap();
     for key in ["tlogs", "ctlogs"] {
-        assert_eq!(trusted[key][0]["publicKey"], before[key][0]["publicKey"], "{key} key kept");
+        assert_eq!(
+            trusted[key][0]["publicKey"], before[key][0]["publicKey"],
+            "{key} key kept"
+        );
     }
-    assert_eq!(trusted["certificateAuthorities"][0]["certChain"], before["certificateAuthorities"][0]["certChain"]);
+    assert_eq!(
+        trusted["certificateAuthorities"][0]["certChain"],
+        before["certificateAuthorities"][0]["certChain"]
+    );
     let log_key = VerifyingKey::from_public_key_der(
-        &STANDARD.decode(trusted["tlogs"][0]["publicKey"]["rawBytes"].as_str().unwrap()).unwrap(),
+        &STANDARD
+            .decode(
+                trusted["tlogs"][0]["publicKey"]["rawBytes"]
+                    .as_str()
+                    .unwrap(),
+            )
+            .unwrap(),
     )
     .unwrap();
 
@@ -122,8 +144,14 @@ fn first_entry_proves_inclusion_in_a_checkpoint_issued_after_a_restart() {
     let proof = &e["verification"]["inclusionProof"];
     assert_eq!(proof["treeSize"], 2);
     let body = STANDARD.decode(e["body"].as_str().unwrap()).unwrap();
-    let first_body = first["verificationMaterial"]["tlogEntries"][0]["canonicalizedBody"].as_str().unwrap();
-    assert_eq!(body, STANDARD.decode(first_body).unwrap(), "same entry served after restart");
+    let first_body = first["verificationMaterial"]["tlogEntries"][0]["canonicalizedBody"]
+        .as_str()
+        .unwrap();
+    assert_eq!(
+        body,
+        STANDARD.decode(first_body).unwrap(),
+        "same entry served after restart"
+    );
     let mut leaf = Sha256::new();
     leaf.update([0u8]);
     leaf.update(&body);
@@ -134,7 +162,11 @@ fn first_entry_proves_inclusion_in_a_checkpoint_issued_after_a_restart() {
         .map(|h| hex::decode(h.as_str().unwrap()).unwrap())
         .collect();
     let computed = root_from_proof(0, 2, leaf.finalize().into(), &hashes).expect("proof shape");
-    assert_eq!(computed.to_vec(), root, "first entry included under the new checkpoint");
+    assert_eq!(
+        computed.to_vec(),
+        root,
+        "first entry included under the new checkpoint"
+    );
     let (cp_size, cp_root) = verified_checkpoint(proof["checkpoint"].as_str().unwrap(), &log_key);
     assert_eq!((cp_size, cp_root), (2, root.clone()));
 
@@ -143,16 +175,28 @@ fn first_entry_proves_inclusion_in_a_checkpoint_issued_after_a_restart() {
     let p = &mut updated["verificationMaterial"]["tlogEntries"][0]["inclusionProof"];
     p["treeSize"] = Value::String("2".into());
     p["rootHash"] = Value::String(STANDARD.encode(&root));
-    p["hashes"] = Value::Array(hashes.iter().map(|h| Value::String(STANDARD.encode(h))).collect());
+    p["hashes"] = Value::Array(
+        hashes
+            .iter()
+            .map(|h| Value::String(STANDARD.encode(h)))
+            .collect(),
+    );
     p["checkpoint"]["envelope"] = proof["checkpoint"].clone();
     let path = tmp.path().join("first-updated.sigstore.json");
     std::fs::write(&path, serde_json::to_vec(&updated).unwrap()).unwrap();
     let o = sigstore(
         &stack,
         &[
-            "verify", "identity", "--offline", "--bundle", path.to_str().unwrap(),
-            "--cert-identity", "alice@example.com", "--cert-oidc-issuer",
-            first_issuer(&first).as_str(), tmp.path().join("first.txt").to_str().unwrap(),
+            "verify",
+            "identity",
+            "--offline",
+            "--bundle",
+            path.to_str().unwrap(),
+            "--cert-identity",
+            "alice@example.com",
+            "--cert-oidc-issuer",
+            first_issuer(&first).as_str(),
+            tmp.path().join("first.txt").to_str().unwrap(),
         ],
     );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -163,7 +207,11 @@ fn first_entry_proves_inclusion_in_a_checkpoint_issued_after_a_restart() {
 fn first_issuer(bundle: &Value) -> String {
     use der::Decode;
     let der = STANDARD
-        .decode(bundle["verificationMaterial"]["certificate"]["rawBytes"].as_str().unwrap())
+        .decode(
+            bundle["verificationMaterial"]["certificate"]["rawBytes"]
+                .as_str()
+                .unwrap(),
+        )
         .unwrap();
     let cert = x509_cert::Certificate::from_der(&der).unwrap();
     let ext = cert
