@@ -1,0 +1,107 @@
+//! Resolving configuration: the trusted root (flag/env path, else the embedded public-good root)
+//! and service URLs (http or https only). Bad values are errors with hints, never defaults.
+
+use std::path::Path;
+
+use super::error::CliError;
+use crate::adapters::fs;
+use crate::core::trust_root::{MAX_TRUSTED_ROOT_BYTES, TrustedRoot};
+
+/// The Sigstore public-good trusted root shipped with signet.
+pub const EMBEDDED_TRUSTED_ROOT: &[u8] = include_bytes!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/assets/production_trusted_root.json"
+));
+
+pub fn trusted_root(path: Option<&Path>) -> Result<TrustedRoot, CliError> {
+    let Some(path) = path else {
+        return TrustedRoot::from_json(EMBEDDED_TRUSTED_ROOT).map_err(|e| {
+            CliError::usage(
+                format!("embedded trusted root: {e}"),
+                "this is a bug in signet",
+            )
+        });
+    };
+    let bytes = fs::read_limited(path, MAX_TRUSTED_ROOT_BYTES).map_err(|e| {
+        CliError::usage(
+            format!("cannot read trusted root {}: {e}", path.display()),
+            "check --trusted-root / SIGNET_TRUSTED_ROOT",
+        )
+    })?;
+    TrustedRoot::from_json(&bytes).map_err(|e| {
+        CliError::usage(
+            format!("trusted root {}: {e}", path.display()),
+            "the file must be a Sigstore trusted_root.json (TrustedRoot v0.1/v0.2)",
+        )
+    })
+}
+
+/// Accept an http(s) base URL with a host and nothing after the path.
+pub fn service_url(flag: &str, value: &str) -> Result<String, CliError> {
+    let hint = format!(
+        "{flag} takes a base URL such as https://fulcio.sigstore.dev or http://127.0.0.1:8080"
+    );
+    let url = reqwest::Url::parse(value).map_err(|e| {
+        CliError::usage(format!("{flag} {value:?} is not a URL: {e}"), hint.clone())
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(CliError::usage(
+            format!("{flag} {value:?} must be an http or https URL"),
+            hint,
+        ));
+    }
+    if url.query().is_some()
+        || url.fragment().is_some()
+        || !url.username().is_empty()
+        || url.password().is_some()
+    {
+        return Err(CliError::usage(
+            format!("{flag} {value:?} must not carry credentials, a query or a fragment"),
+            hint,
+        ));
+    }
+    Ok(value.trim_end_matches('/').to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        assert_eq!(
+            service_url("--x", "http://127.0.0.1:3000/").unwrap(),
+            "http://127.0.0.1:3000"
+        );
+        assert_eq!(
+            service_url("--x", "https://rekor.sigstore.dev").unwrap(),
+            "https://rekor.sigstore.dev"
+        );
+        for bad in [
+            "ftp://x",
+            "127.0.0.1:80",
+            "",
+            "http://u:p@host",
+            "https://h/?q=1",
+            "file:///tmp",
+        ] {
+            assert!(service_url("--x", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn embedded_root_loads_and_bad_paths_are_config_errors() {
+        trusted_root(None).unwrap();
+        let e = trusted_root(Some(Path::new("/nonexistent/trusted_root.json"))).unwrap_err();
+        assert_eq!(e.kind, super::super::error::Kind::Usage);
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("tr.json");
+        std::fs::write(&p, b"{\"mediaType\":\"nope\"}").unwrap();
+        assert!(
+            trusted_root(Some(&p))
+                .unwrap_err()
+                .message
+                .contains("unknown trusted root media type")
+        );
+    }
+}

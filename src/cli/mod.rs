@@ -1,0 +1,201 @@
+//! The command line: argument parsing (`args`), configuration (`config`), error → exit-code
+//! mapping with hints (`error`), and the streams (`output`, the only module that prints).
+
+pub mod args;
+pub mod config;
+pub mod error;
+pub mod output;
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use self::args::{Cli, Command, SignBundleArgs, VerifyBundleArgs};
+use self::error::CliError;
+use crate::adapters::clock::SystemClock;
+use crate::adapters::fs;
+use crate::adapters::fulcio::FulcioClient;
+use crate::adapters::http::HttpClient;
+use crate::adapters::rekor::RekorClient;
+use crate::core::bundle::MAX_BUNDLE_BYTES;
+use crate::core::token::IdentityToken;
+use crate::core::verify::{Artifact, IdentityPolicy};
+use crate::flow::sign::sign_artifact;
+use crate::flow::verify::verify_artifact;
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            output::clap_message(&e);
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let result = match cli.command {
+        Command::SignBundle(args) => sign_bundle(args),
+        Command::VerifyBundle(args) => verify_bundle(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            output::error(&e.message, e.hint.as_deref());
+            e.exit_code()
+        }
+    }
+}
+
+fn sign_bundle(args: SignBundleArgs) -> Result<(), CliError> {
+    let token = IdentityToken::new(args.identity_token).map_err(|e| {
+        CliError::usage(
+            format!("identity token: {e}"),
+            "pass an OIDC identity token with --identity-token or SIGSTORE_ID_TOKEN",
+        )
+    })?;
+    let root = config::trusted_root(args.trust.trusted_root.as_deref())?;
+    let fulcio_url = config::service_url("--fulcio-url", &args.fulcio_url)?;
+    let rekor_url = config::service_url("--rekor-url", &args.rekor_url)?;
+    let digest = fs::sha256_file(&args.file).map_err(|e| {
+        CliError::usage(
+            format!("cannot read {}: {e}", args.file.display()),
+            "check the path of the file to sign",
+        )
+    })?;
+    let http = HttpClient::new().map_err(|e| CliError::usage(e, "this is a bug in signet"))?;
+    let fulcio = FulcioClient::new(http.clone(), &fulcio_url);
+    let rekor = RekorClient::new(http, &rekor_url);
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            CliError::usage(
+                format!("cannot start the async runtime: {e}"),
+                "this is a bug in signet",
+            )
+        })?;
+    let signed = runtime
+        .block_on(sign_artifact(
+            &fulcio,
+            &rekor,
+            &SystemClock,
+            &root,
+            &token,
+            &digest,
+        ))
+        .map_err(error::from_sign)?;
+    drop(token);
+
+    fs::write_atomic(&args.bundle, &signed.bundle_json).map_err(|e| {
+        CliError::usage(
+            format!("cannot write bundle {}: {e}", args.bundle.display()),
+            "check that the directory exists and is writable",
+        )
+    })?;
+    output::info(format_args!(
+        "signed {} as {} (issuer {}); logged at index {} in {}; bundle written to {}",
+        args.file.display(),
+        signed.identity,
+        signed.issuer,
+        signed.log_index,
+        signed.log_url,
+        args.bundle.display()
+    ));
+    Ok(())
+}
+
+fn parse_sha256_hex(hex_digest: &str) -> Option<[u8; 32]> {
+    let mut digest = [0u8; 32];
+    (hex_digest.len() == 64 && hex::decode_to_slice(hex_digest, &mut digest).is_ok())
+        .then_some(digest)
+}
+
+/// `sha256:<64 hex>` when no such path exists, else a file to hash.
+fn artifact_digest(input: &str) -> Result<[u8; 32], CliError> {
+    let path = Path::new(input);
+    if !path.exists()
+        && let Some(hex_digest) = input.strip_prefix("sha256:")
+    {
+        return parse_sha256_hex(hex_digest).ok_or_else(|| {
+            CliError::usage(
+                format!("{input:?} is not a valid sha256 digest"),
+                "write a digest as sha256: followed by 64 hexadecimal digits",
+            )
+        });
+    }
+    fs::sha256_file(path).map_err(|e| {
+        CliError::usage(
+            format!("cannot read {input}: {e}"),
+            "pass the signed file, or its digest as sha256:<64 hex digits>",
+        )
+    })
+}
+
+fn verify_bundle(args: VerifyBundleArgs) -> Result<(), CliError> {
+    let root = config::trusted_root(args.trust.trusted_root.as_deref())?;
+    let bundle = fs::read_limited(&args.bundle, MAX_BUNDLE_BYTES).map_err(|e| {
+        CliError::usage(
+            format!("cannot read bundle {}: {e}", args.bundle.display()),
+            "check the --bundle path",
+        )
+    })?;
+    let digest = artifact_digest(&args.input)?;
+    let policy = IdentityPolicy {
+        identity: args.certificate_identity,
+        issuer: args.certificate_oidc_issuer,
+    };
+    let verified = verify_artifact(&bundle, Artifact::Sha256(&digest), &root, &policy)
+        .map_err(error::from_verify)?;
+    output::info(format_args!(
+        "verified OK: signed by {} (issuer {}) at {}, log index {} in {}",
+        verified.identity,
+        verified.issuer,
+        verified.signed_at,
+        verified.log_index,
+        verified.log_url
+    ));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digest_arguments() {
+        let hex64 = "a0cfc71271d6e278e57cd332ff957c3f7043fdda354c4cbb190a30d56efa01bf";
+        assert_eq!(
+            hex::encode(artifact_digest(&format!("sha256:{hex64}")).unwrap()),
+            hex64
+        );
+        for bad in [
+            "sha256:abc",
+            "sha256:",
+            &format!("sha256:{hex64}00"),
+            &format!("sha256:{}", "g".repeat(64)),
+        ] {
+            assert_eq!(
+                artifact_digest(bad).unwrap_err().kind,
+                error::Kind::Usage,
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            artifact_digest("/nonexistent/file").unwrap_err().kind,
+            error::Kind::Usage
+        );
+        // An existing file wins over the digest syntax.
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join(format!("sha256:{hex64}"));
+        std::fs::write(&p, b"x").unwrap();
+        assert_eq!(
+            artifact_digest(p.to_str().unwrap()).unwrap(),
+            crate::core::keys::sha256(b"x")
+        );
+    }
+}

@@ -1,0 +1,186 @@
+//! Public keys the core can verify with (ECDSA P-256 and P-384 from DER SPKI), hash algorithms,
+//! and key identifiers (SHA-256 of the DER SPKI, as Rekor v1 and CT logs use).
+
+use const_oid::ObjectIdentifier;
+use der::Decode;
+use p256::ecdsa::signature::hazmat::PrehashVerifier;
+use sha2::{Digest, Sha256, Sha384, Sha512};
+use spki::SubjectPublicKeyInfoRef;
+
+pub const ID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+pub const SECP256R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+pub const SECP384R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
+
+/// Why a key could not be used or a signature did not verify.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    #[error("malformed public key: {0}")]
+    Malformed(String),
+    #[error("unsupported public key type (algorithm {algorithm}, curve {curve})")]
+    Unsupported { algorithm: String, curve: String },
+    #[error("malformed ECDSA signature encoding")]
+    MalformedSignature,
+    #[error("signature does not verify with the {key} key")]
+    BadSignature { key: &'static str },
+}
+
+/// Hash algorithms used in signatures and digests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HashAlg {
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+impl HashAlg {
+    pub fn digest(self, data: &[u8]) -> Vec<u8> {
+        match self {
+            Self::Sha256 => Sha256::digest(data).to_vec(),
+            Self::Sha384 => Sha384::digest(data).to_vec(),
+            Self::Sha512 => Sha512::digest(data).to_vec(),
+        }
+    }
+}
+
+/// SHA-256 of arbitrary bytes as a fixed array.
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    Sha256::digest(data).into()
+}
+
+/// A verifying key decoded from a DER SubjectPublicKeyInfo.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PublicKey {
+    P256(p256::ecdsa::VerifyingKey),
+    P384(p384::ecdsa::VerifyingKey),
+}
+
+impl PublicKey {
+    /// Decode a DER SPKI; only id-ecPublicKey on P-256 or P-384 is accepted.
+    pub fn from_spki_der(der: &[u8]) -> Result<Self, KeyError> {
+        let spki = SubjectPublicKeyInfoRef::from_der(der)
+            .map_err(|e| KeyError::Malformed(e.to_string()))?;
+        Self::from_spki(&spki)
+    }
+
+    pub fn from_spki(spki: &SubjectPublicKeyInfoRef<'_>) -> Result<Self, KeyError> {
+        let algorithm = spki.algorithm.oid;
+        let curve = spki.algorithm.parameters_oid().ok();
+        let point = spki
+            .subject_public_key
+            .as_bytes()
+            .ok_or_else(|| KeyError::Malformed("public key bit string has unused bits".into()))?;
+        match (algorithm, curve) {
+            (ID_EC_PUBLIC_KEY, Some(SECP256R1)) => {
+                p256::ecdsa::VerifyingKey::from_sec1_bytes(point)
+                    .map(Self::P256)
+                    .map_err(|_| KeyError::Malformed("invalid P-256 point".into()))
+            }
+            (ID_EC_PUBLIC_KEY, Some(SECP384R1)) => {
+                p384::ecdsa::VerifyingKey::from_sec1_bytes(point)
+                    .map(Self::P384)
+                    .map_err(|_| KeyError::Malformed("invalid P-384 point".into()))
+            }
+            _ => Err(KeyError::Unsupported {
+                algorithm: algorithm.to_string(),
+                curve: curve.map_or_else(|| "none".into(), |c| c.to_string()),
+            }),
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::P256(_) => "ECDSA P-256",
+            Self::P384(_) => "ECDSA P-384",
+        }
+    }
+
+    /// Verify a DER ECDSA signature over an already computed digest.
+    pub fn verify_prehash(&self, digest: &[u8], der_sig: &[u8]) -> Result<(), KeyError> {
+        let ok = match self {
+            Self::P256(k) => {
+                let sig = p256::ecdsa::DerSignature::from_bytes(der_sig)
+                    .map_err(|_| KeyError::MalformedSignature)?;
+                k.verify_prehash(digest, &sig).is_ok()
+            }
+            Self::P384(k) => {
+                let sig = p384::ecdsa::DerSignature::from_bytes(der_sig)
+                    .map_err(|_| KeyError::MalformedSignature)?;
+                k.verify_prehash(digest, &sig).is_ok()
+            }
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(KeyError::BadSignature { key: self.name() })
+        }
+    }
+
+    /// Verify a DER ECDSA signature over `msg` hashed with `hash`.
+    pub fn verify(&self, hash: HashAlg, msg: &[u8], der_sig: &[u8]) -> Result<(), KeyError> {
+        self.verify_prehash(&hash.digest(msg), der_sig)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod test_keys {
+    //! Helpers for tests across the core: deterministic-enough keys and DER signatures.
+    use p256::ecdsa::signature::Signer;
+    use p256::elliptic_curve::Generate;
+    use p256::pkcs8::EncodePublicKey;
+
+    pub fn p256_key() -> p256::ecdsa::SigningKey {
+        p256::ecdsa::SigningKey::generate()
+    }
+
+    pub fn spki_der(k: &p256::ecdsa::SigningKey) -> Vec<u8> {
+        k.verifying_key()
+            .to_public_key_der()
+            .unwrap()
+            .as_bytes()
+            .to_vec()
+    }
+
+    pub fn sign_der(k: &p256::ecdsa::SigningKey, msg: &[u8]) -> Vec<u8> {
+        let sig: p256::ecdsa::DerSignature = k.sign(msg);
+        sig.as_bytes().to_vec()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_keys::*;
+    use super::*;
+
+    #[test]
+    fn p256_sign_verify_and_negatives() {
+        let k = p256_key();
+        let pk = PublicKey::from_spki_der(&spki_der(&k)).unwrap();
+        let sig = sign_der(&k, b"hello");
+        pk.verify(HashAlg::Sha256, b"hello", &sig).unwrap();
+        assert_eq!(
+            pk.verify(HashAlg::Sha256, b"hellO", &sig),
+            Err(KeyError::BadSignature { key: "ECDSA P-256" })
+        );
+        assert_eq!(
+            pk.verify(HashAlg::Sha256, b"hello", &sig[..sig.len() - 1]),
+            Err(KeyError::MalformedSignature)
+        );
+        let other = PublicKey::from_spki_der(&spki_der(&p256_key())).unwrap();
+        assert!(other.verify(HashAlg::Sha256, b"hello", &sig).is_err());
+    }
+
+    #[test]
+    fn rejects_garbage_and_unsupported_keys() {
+        assert!(matches!(
+            PublicKey::from_spki_der(b"\x30\x00"),
+            Err(KeyError::Malformed(_))
+        ));
+        // Ed25519 SPKI (the Rekor v2 key type) is recognised as unsupported, not malformed.
+        let mut ed = hex::decode("302a300506032b6570032100").unwrap();
+        ed.extend_from_slice(&[1u8; 32]);
+        assert!(matches!(
+            PublicKey::from_spki_der(&ed),
+            Err(KeyError::Unsupported { .. })
+        ));
+    }
+}

@@ -1,0 +1,21 @@
+//! The pure core: bytes and explicit times in, typed values out. No files, network, environment,
+//! clock or stdout here; everything that touches the world lives in `flow`, `adapters`, `cli`.
+
+pub mod asn1;
+pub mod bundle;
+pub mod checkpoint;
+#[cfg(test)]
+mod conformance_tests;
+pub mod fulcio;
+pub mod keys;
+pub mod merkle;
+pub mod rekor;
+pub mod sct;
+pub mod signing;
+#[cfg(test)]
+pub(crate) mod testworld;
+pub mod time;
+pub mod token;
+pub mod trust_root;
+pub mod verify;
+pub mod x509;

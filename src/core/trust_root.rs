@@ -1,0 +1,451 @@
+//! The Sigstore `TrustedRoot` (trusted_root.json): which Fulcio CAs, Rekor logs and CT logs are
+//! trusted, and when. Parses all three media type spellings, rejects a `validFor` without a start,
+//! and looks keys up by their log id. Keys are kept as DER and decoded when used, so a root that
+//! also lists key types signet cannot verify with yet (Ed25519 Rekor v2 logs) still loads.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use der::Decode;
+use serde::Deserialize;
+use x509_cert::Certificate;
+
+use super::keys::{KeyError, PublicKey};
+use super::time::{Instant, ValidFor};
+
+/// Media types a trusted root may carry.
+pub const TRUSTED_ROOT_MEDIA_TYPES: [&str; 3] = [
+    "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
+    "application/vnd.dev.sigstore.trustedroot.v0.1+json",
+    "application/vnd.dev.sigstore.trustedroot.v0.2+json",
+];
+
+/// Largest trusted root accepted, to bound parsing work.
+pub const MAX_TRUSTED_ROOT_BYTES: usize = 4 * 1024 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TrustRootError {
+    #[error("trusted root is larger than {MAX_TRUSTED_ROOT_BYTES} bytes")]
+    TooLarge,
+    #[error("trusted root is not valid JSON: {0}")]
+    Json(String),
+    #[error("unknown trusted root media type {0:?}")]
+    UnknownMediaType(String),
+    #[error("{context}: missing {field}")]
+    Missing {
+        context: String,
+        field: &'static str,
+    },
+    #[error("{context}: invalid base64 in {field}")]
+    Base64 {
+        context: String,
+        field: &'static str,
+    },
+    #[error("{context}: invalid time: {detail}")]
+    Time { context: String, detail: String },
+    #[error("{context}: validFor ends before it starts")]
+    EmptyInterval { context: String },
+    #[error("{context}: certificate {index} does not parse: {detail}")]
+    Certificate {
+        context: String,
+        index: usize,
+        detail: String,
+    },
+    #[error("trusted root lists no certificate authorities")]
+    NoCertificateAuthorities,
+}
+
+/// A transparency log or CT log key from the trusted root.
+#[derive(Debug, Clone)]
+pub struct LogKey {
+    pub base_url: String,
+    pub log_id: Vec<u8>,
+    pub spki_der: Vec<u8>,
+    pub key_details: String,
+    pub valid_for: ValidFor,
+}
+
+impl LogKey {
+    /// Decode the key for verification; fails for key types signet does not verify with yet.
+    pub fn public_key(&self) -> Result<PublicKey, KeyError> {
+        PublicKey::from_spki_der(&self.spki_der)
+    }
+}
+
+/// One certificate in a CA chain, kept with its exact DER.
+#[derive(Debug, Clone)]
+pub struct ChainCert {
+    pub der: Vec<u8>,
+    pub cert: Certificate,
+}
+
+/// A certificate authority: chain from the issuing certificate (first) to the trust anchor (last).
+#[derive(Debug, Clone)]
+pub struct CertificateAuthority {
+    pub uri: String,
+    pub chain: Vec<ChainCert>,
+    pub valid_for: ValidFor,
+}
+
+/// The parsed, validated trusted root.
+#[derive(Debug, Clone)]
+pub struct TrustedRoot {
+    pub tlogs: Vec<LogKey>,
+    pub ctlogs: Vec<LogKey>,
+    pub certificate_authorities: Vec<CertificateAuthority>,
+    pub timestamp_authorities: Vec<CertificateAuthority>,
+}
+
+impl TrustedRoot {
+    pub fn from_json(bytes: &[u8]) -> Result<Self, TrustRootError> {
+        if bytes.len() > MAX_TRUSTED_ROOT_BYTES {
+            return Err(TrustRootError::TooLarge);
+        }
+        let raw: RawRoot =
+            serde_json::from_slice(bytes).map_err(|e| TrustRootError::Json(e.to_string()))?;
+        if !TRUSTED_ROOT_MEDIA_TYPES.contains(&raw.media_type.as_str()) {
+            return Err(TrustRootError::UnknownMediaType(raw.media_type));
+        }
+        let tlogs = raw
+            .tlogs
+            .iter()
+            .enumerate()
+            .map(|(i, l)| l.parse(&format!("tlogs[{i}]")))
+            .collect::<Result<_, _>>()?;
+        let ctlogs = raw
+            .ctlogs
+            .iter()
+            .enumerate()
+            .map(|(i, l)| l.parse(&format!("ctlogs[{i}]")))
+            .collect::<Result<_, _>>()?;
+        let certificate_authorities: Vec<_> = raw
+            .certificate_authorities
+            .iter()
+            .enumerate()
+            .map(|(i, c)| c.parse(&format!("certificateAuthorities[{i}]")))
+            .collect::<Result<_, _>>()?;
+        let timestamp_authorities = raw
+            .timestamp_authorities
+            .iter()
+            .enumerate()
+            .map(|(i, c)| c.parse(&format!("timestampAuthorities[{i}]")))
+            .collect::<Result<_, _>>()?;
+        if certificate_authorities.is_empty() {
+            return Err(TrustRootError::NoCertificateAuthorities);
+        }
+        Ok(Self {
+            tlogs,
+            ctlogs,
+            certificate_authorities,
+            timestamp_authorities,
+        })
+    }
+
+    /// The transparency log whose `logId.keyId` equals `log_id`.
+    pub fn tlog(&self, log_id: &[u8]) -> Option<&LogKey> {
+        self.tlogs.iter().find(|l| l.log_id == log_id)
+    }
+
+    /// The CT log whose `logId.keyId` equals `log_id`.
+    pub fn ctlog(&self, log_id: &[u8]) -> Option<&LogKey> {
+        self.ctlogs.iter().find(|l| l.log_id == log_id)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawRoot {
+    media_type: String,
+    #[serde(default)]
+    tlogs: Vec<RawLog>,
+    #[serde(default)]
+    certificate_authorities: Vec<RawCa>,
+    #[serde(default)]
+    ctlogs: Vec<RawLog>,
+    #[serde(default)]
+    timestamp_authorities: Vec<RawCa>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawLog {
+    #[serde(default)]
+    base_url: String,
+    public_key: Option<RawPublicKey>,
+    log_id: Option<RawKeyId>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawPublicKey {
+    raw_bytes: Option<String>,
+    #[serde(default)]
+    key_details: String,
+    valid_for: Option<RawValidFor>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawKeyId {
+    key_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawValidFor {
+    start: Option<String>,
+    end: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawCa {
+    #[serde(default)]
+    uri: String,
+    cert_chain: Option<RawChain>,
+    valid_for: Option<RawValidFor>,
+}
+
+#[derive(Deserialize)]
+struct RawChain {
+    #[serde(default)]
+    certificates: Vec<RawCert>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawCert {
+    raw_bytes: Option<String>,
+}
+
+fn missing(context: &str, field: &'static str) -> TrustRootError {
+    TrustRootError::Missing {
+        context: context.to_owned(),
+        field,
+    }
+}
+
+fn b64(
+    context: &str,
+    field: &'static str,
+    value: Option<&String>,
+) -> Result<Vec<u8>, TrustRootError> {
+    let value = value.ok_or_else(|| missing(context, field))?;
+    let out = B64.decode(value).map_err(|_| TrustRootError::Base64 {
+        context: context.to_owned(),
+        field,
+    })?;
+    if out.is_empty() {
+        return Err(missing(context, field));
+    }
+    Ok(out)
+}
+
+impl RawValidFor {
+    fn parse(&self, context: &str) -> Result<ValidFor, TrustRootError> {
+        let time = |s: &str| {
+            Instant::parse_rfc3339(s).map_err(|detail| TrustRootError::Time {
+                context: context.to_owned(),
+                detail,
+            })
+        };
+        let start = time(
+            self.start
+                .as_deref()
+                .ok_or_else(|| missing(context, "validFor.start"))?,
+        )?;
+        let end = self.end.as_deref().map(time).transpose()?;
+        if end.is_some_and(|end| end < start) {
+            return Err(TrustRootError::EmptyInterval {
+                context: context.to_owned(),
+            });
+        }
+        Ok(ValidFor { start, end })
+    }
+}
+
+impl RawLog {
+    fn parse(&self, context: &str) -> Result<LogKey, TrustRootError> {
+        let pk = self
+            .public_key
+            .as_ref()
+            .ok_or_else(|| missing(context, "publicKey"))?;
+        let log_id = self
+            .log_id
+            .as_ref()
+            .ok_or_else(|| missing(context, "logId"))?;
+        Ok(LogKey {
+            base_url: self.base_url.clone(),
+            log_id: b64(context, "logId.keyId", log_id.key_id.as_ref())?,
+            spki_der: b64(context, "publicKey.rawBytes", pk.raw_bytes.as_ref())?,
+            key_details: pk.key_details.clone(),
+            valid_for: pk
+                .valid_for
+                .as_ref()
+                .ok_or_else(|| missing(context, "publicKey.validFor"))?
+                .parse(context)?,
+        })
+    }
+}
+
+impl RawCa {
+    fn parse(&self, context: &str) -> Result<CertificateAuthority, TrustRootError> {
+        let chain = self
+            .cert_chain
+            .as_ref()
+            .ok_or_else(|| missing(context, "certChain"))?;
+        if chain.certificates.is_empty() {
+            return Err(missing(context, "certChain.certificates"));
+        }
+        let chain = chain
+            .certificates
+            .iter()
+            .enumerate()
+            .map(|(index, c)| {
+                let der = b64(
+                    context,
+                    "certChain.certificates.rawBytes",
+                    c.raw_bytes.as_ref(),
+                )?;
+                let cert =
+                    Certificate::from_der(&der).map_err(|e| TrustRootError::Certificate {
+                        context: context.to_owned(),
+                        index,
+                        detail: e.to_string(),
+                    })?;
+                Ok(ChainCert { der, cert })
+            })
+            .collect::<Result<_, TrustRootError>>()?;
+        Ok(CertificateAuthority {
+            uri: self.uri.clone(),
+            chain,
+            valid_for: self
+                .valid_for
+                .as_ref()
+                .ok_or_else(|| missing(context, "validFor"))?
+                .parse(context)?,
+        })
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::core::time::UnixTime;
+
+    pub(crate) const PRODUCTION: &[u8] = include_bytes!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/assets/production_trusted_root.json"
+    ));
+
+    fn edit(f: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
+        let mut v: serde_json::Value = serde_json::from_slice(PRODUCTION).unwrap();
+        f(&mut v);
+        serde_json::to_vec(&v).unwrap()
+    }
+
+    #[test]
+    fn production_root_parses_and_looks_up_by_log_id() {
+        let root = TrustedRoot::from_json(PRODUCTION).unwrap();
+        assert_eq!(root.certificate_authorities.len(), 2);
+        let id = B64
+            .decode("wNI9atQGlz+VWfO6LRygH4QUfY/8W4RFwiT5i5WRgB0=")
+            .unwrap();
+        let rekor = root.tlog(&id).unwrap();
+        assert_eq!(rekor.base_url, "https://rekor.sigstore.dev");
+        assert!(rekor.public_key().is_ok());
+        assert_eq!(crate::core::keys::sha256(&rekor.spki_der).to_vec(), id);
+        assert!(root.tlog(&[0u8; 32]).is_none());
+        let ct = B64
+            .decode("3T0wasbHETJjGR4cmWc3AqJKXrjePK3/h4pygC8p7o4=")
+            .unwrap();
+        assert!(root.ctlog(&ct).is_some());
+        // The Ed25519 Rekor v2 key loads but is reported unsupported when used.
+        let v2 = root
+            .tlogs
+            .iter()
+            .find(|l| l.key_details == "PKIX_ED25519")
+            .unwrap();
+        assert!(matches!(v2.public_key(), Err(KeyError::Unsupported { .. })));
+        // The old CT log's validFor ends at 23:59:59.999.
+        let old = root
+            .ctlogs
+            .iter()
+            .find(|l| l.base_url.ends_with("/test"))
+            .unwrap();
+        assert!(old.valid_for.contains(UnixTime(1_667_260_799)));
+        assert!(!old.valid_for.contains(UnixTime(1_667_260_800)));
+    }
+
+    #[test]
+    fn accepts_all_media_type_spellings() {
+        for mt in TRUSTED_ROOT_MEDIA_TYPES {
+            let bytes = edit(|v| v["mediaType"] = mt.into());
+            TrustedRoot::from_json(&bytes).unwrap();
+        }
+    }
+
+    #[test]
+    fn rejects_unknown_media_type() {
+        let bytes =
+            edit(|v| v["mediaType"] = "application/vnd.dev.sigstore.trustedroot.v0.9+json".into());
+        assert!(matches!(
+            TrustedRoot::from_json(&bytes),
+            Err(TrustRootError::UnknownMediaType(_))
+        ));
+    }
+
+    #[test]
+    fn rejects_missing_validity_start() {
+        let bytes = edit(|v| {
+            v["tlogs"][0]["publicKey"]["validFor"]
+                .as_object_mut()
+                .unwrap()
+                .remove("start");
+        });
+        assert_eq!(
+            TrustedRoot::from_json(&bytes).unwrap_err(),
+            TrustRootError::Missing {
+                context: "tlogs[0]".into(),
+                field: "validFor.start"
+            }
+        );
+    }
+
+    #[test]
+    fn rejects_bad_base64_bad_cert_bad_time_and_garbage() {
+        let bytes = edit(|v| v["ctlogs"][0]["publicKey"]["rawBytes"] = "!!!".into());
+        assert!(matches!(
+            TrustedRoot::from_json(&bytes),
+            Err(TrustRootError::Base64 { .. })
+        ));
+        let bytes = edit(|v| {
+            v["certificateAuthorities"][0]["certChain"]["certificates"][0]["rawBytes"] =
+                "AAAA".into()
+        });
+        assert!(matches!(
+            TrustedRoot::from_json(&bytes),
+            Err(TrustRootError::Certificate { .. })
+        ));
+        let bytes =
+            edit(|v| v["certificateAuthorities"][1]["validFor"]["start"] = "2022-13-01".into());
+        assert!(matches!(
+            TrustedRoot::from_json(&bytes),
+            Err(TrustRootError::Time { .. })
+        ));
+        let bytes = edit(|v| {
+            v["certificateAuthorities"][1]["validFor"]["end"] = "2000-01-01T00:00:00Z".into()
+        });
+        assert!(matches!(
+            TrustedRoot::from_json(&bytes),
+            Err(TrustRootError::EmptyInterval { .. })
+        ));
+        let bytes = edit(|v| v["certificateAuthorities"] = serde_json::json!([]));
+        assert_eq!(
+            TrustedRoot::from_json(&bytes).unwrap_err(),
+            TrustRootError::NoCertificateAuthorities
+        );
+        assert!(matches!(
+            TrustedRoot::from_json(b"{"),
+            Err(TrustRootError::Json(_))
+        ));
+    }
+}

@@ -1,0 +1,7 @@
+//! signet's integration tests: one binary, a module per purpose (STYLE.md).
+//!
+//! Servers run in-process ([`harness::Stack`] starts `signet-teststack` on 127.0.0.1:0 and stops
+//! it on drop); the `signet` binary runs as a child with a hermetic environment.
+
+mod harness;
+mod interop;
