@@ -53,6 +53,7 @@ fn authorize(meta: &Value, challenge: &str) -> (String, String) {
         .append_pair("nonce", "n0nce")
         .append_pair("code_challenge", challenge)
         .append_pair("code_challenge_method", "S256");
+    crate::harness::install_crypto_provider();
     let follower = reqwest::blocking::Client::builder().build().unwrap();
     let resp = follower.get(auth.as_str()).send().unwrap();
     assert_eq!(resp.status(), 200);

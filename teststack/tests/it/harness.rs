@@ -129,11 +129,18 @@ impl Drop for Stack {
 }
 
 pub fn client() -> reqwest::blocking::Client {
+    install_crypto_provider();
     reqwest::blocking::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(30))
         .build()
         .unwrap()
+}
+
+/// reqwest may be built with rustls and no provider (feature unification with signet in a
+/// whole-workspace build); install ring's. A second install is a harmless no-op.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 pub fn pem_public_key(key: &SigningKey) -> String {
