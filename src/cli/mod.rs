@@ -5,6 +5,7 @@ pub mod args;
 pub mod config;
 pub mod error;
 pub mod output;
+pub mod settings;
 
 use std::path::Path;
 use std::process::ExitCode;
