@@ -5,6 +5,7 @@
 use std::sync::Once;
 use std::time::Duration;
 
+use openidconnect::http;
 use serde::{Deserialize, Serialize};
 
 use crate::flow::PortError;
@@ -90,25 +91,65 @@ impl HttpClient {
             .await
             .map_err(transport)?;
         let status = resp.status().as_u16();
-        let too_large = || PortError::Protocol {
+        let body = read_body(&mut resp, service, url).await?;
+        Ok(Response { status, body })
+    }
+
+    /// Send a request built by `oauth2`/`openidconnect` (an `http::Request`) and read the whole
+    /// response, headers included, bounded by `MAX_RESPONSE_BYTES`. Redirects are not followed.
+    pub async fn execute(
+        &self,
+        service: &'static str,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, PortError> {
+        let url = request.uri().to_string();
+        let transport = |e: reqwest::Error| PortError::Transport {
             service,
-            detail: format!("response larger than {MAX_RESPONSE_BYTES} bytes"),
+            url: url.clone(),
+            detail: describe(&e),
         };
-        if resp
-            .content_length()
-            .is_some_and(|n| n > MAX_RESPONSE_BYTES as u64)
-        {
+        let request = reqwest::Request::try_from(request).map_err(transport)?;
+        let mut resp = self.inner.execute(request).await.map_err(transport)?;
+        let mut builder = http::Response::builder().status(resp.status());
+        if let Some(headers) = builder.headers_mut() {
+            *headers = std::mem::take(resp.headers_mut());
+        }
+        let body = read_body(&mut resp, service, &url).await?;
+        builder.body(body).map_err(|e| PortError::Protocol {
+            service,
+            detail: e.to_string(),
+        })
+    }
+}
+
+/// The whole body of `resp`, refusing more than `MAX_RESPONSE_BYTES`.
+async fn read_body(
+    resp: &mut reqwest::Response,
+    service: &'static str,
+    url: &str,
+) -> Result<Vec<u8>, PortError> {
+    let too_large = || PortError::Protocol {
+        service,
+        detail: format!("response larger than {MAX_RESPONSE_BYTES} bytes"),
+    };
+    if resp
+        .content_length()
+        .is_some_and(|n| n > MAX_RESPONSE_BYTES as u64)
+    {
+        return Err(too_large());
+    }
+    let mut out = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| PortError::Transport {
+        service,
+        url: url.to_owned(),
+        detail: describe(&e),
+    })? {
+        if out.len() + chunk.len() > MAX_RESPONSE_BYTES {
             return Err(too_large());
         }
-        let mut out = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(transport)? {
-            if out.len() + chunk.len() > MAX_RESPONSE_BYTES {
-                return Err(too_large());
-            }
-            out.extend_from_slice(&chunk);
-        }
-        Ok(Response { status, body: out })
+        out.extend_from_slice(&chunk);
     }
+    Ok(out)
 }
 
 /// Error text without the request body or anything secret; includes the root cause.

@@ -4,5 +4,8 @@
 pub mod clock;
 pub mod fs;
 pub mod fulcio;
+pub mod gitconfig;
 pub mod http;
+pub mod loopback;
+pub mod oidc;
 pub mod rekor;

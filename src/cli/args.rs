@@ -19,6 +19,9 @@ pub enum Command {
     SignBundle(SignBundleArgs),
     /// Verify a file (or a sha256 digest) against a Sigstore bundle, offline.
     VerifyBundle(VerifyBundleArgs),
+    /// Configure git to sign commits and tags with this signet (gpg.format, gpg.x509.program,
+    /// commit.gpgsign, tag.gpgsign).
+    Setup(SetupArgs),
 }
 
 /// Where the trusted root comes from (default: the embedded Sigstore public-good root).
@@ -90,4 +93,15 @@ pub struct VerifyBundleArgs {
     /// The signed file, or `sha256:<64 hex digits>` when no such file exists.
     #[arg(value_name = "FILE_OR_DIGEST")]
     pub input: String,
+}
+
+#[derive(Debug, Args)]
+pub struct SetupArgs {
+    /// Write the user's global git config (~/.gitconfig or $GIT_CONFIG_GLOBAL). The default.
+    #[arg(long, conflicts_with = "local")]
+    pub global: bool,
+
+    /// Write the config of the repository in the current directory.
+    #[arg(long)]
+    pub local: bool,
 }

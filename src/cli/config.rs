@@ -25,7 +25,7 @@ pub fn trusted_root(path: Option<&Path>) -> Result<TrustedRoot, CliError> {
     let bytes = fs::read_limited(path, MAX_TRUSTED_ROOT_BYTES).map_err(|e| {
         CliError::usage(
             format!("cannot read trusted root {}: {e}", path.display()),
-            "check --trusted-root / SIGNET_TRUSTED_ROOT",
+            "check --trusted-root, SIGNET_TRUSTED_ROOT or git config signet.trustedRoot",
         )
     })?;
     TrustedRoot::from_json(&bytes).map_err(|e| {

@@ -4,8 +4,11 @@
 pub mod args;
 pub mod config;
 pub mod error;
+pub mod gpg;
+pub mod login;
 pub mod output;
 pub mod settings;
+pub mod setup;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -27,6 +30,17 @@ use crate::flow::verify::verify_artifact;
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
+    // git runs signet as its gpg program (`--status-fd=2 -bsau KEY`): that argv is not ours to
+    // give to clap. Non-UTF-8 arguments are never gpg flags; clap reports them.
+    let args: Option<Vec<String>> = std::env::args_os()
+        .skip(1)
+        .map(|a| a.into_string().ok())
+        .collect();
+    if let Some(args) = args
+        && crate::core::gpg::looks_like_gpg(&args)
+    {
+        return gpg::run(&args);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -41,6 +55,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::SignBundle(args) => sign_bundle(args),
         Command::VerifyBundle(args) => verify_bundle(args),
+        Command::Setup(args) => setup::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -9,6 +9,9 @@
 use std::path::PathBuf;
 use std::str::FromStr;
 
+use super::error::CliError;
+use crate::adapters::gitconfig::{GitConfig, GitError};
+
 pub const DEFAULT_FULCIO_URL: &str = "https://fulcio.sigstore.dev";
 pub const DEFAULT_REKOR_URL: &str = "https://rekor.sigstore.dev";
 pub const DEFAULT_OIDC_ISSUER: &str = "https://oauth2.sigstore.dev/auth";
@@ -124,19 +127,384 @@ impl Default for Settings {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// One configuration key: its git name (under `signet.`), its environment variable, and the
+/// gitsign spellings used when no signet value is set.
+struct Key {
+    /// The variable name under `signet.` (and `gitsign.`), camel-cased as documented.
+    git: &'static str,
+    env: &'static str,
+    /// gitsign reads the same variable name as git config `gitsign.<git>`.
+    gitsign_git: bool,
+    gitsign_env: Option<&'static str>,
+}
 
-    #[test]
-    fn values_parse_strictly_with_gitsign_spellings() {
-        assert_eq!("interactive".parse(), Ok(TokenProvider::Browser));
-        assert_eq!("FileSystem".parse(), Ok(TokenProvider::File));
-        assert!("spiffe".parse::<TokenProvider>().unwrap_err().contains("unknown token provider"));
-        assert_eq!("Online".parse(), Ok(RekorMode::Online));
-        assert!("sometimes".parse::<RekorMode>().is_err());
-        assert_eq!(parse_bool("Yes"), Ok(true));
-        assert!(parse_bool("maybe").is_err());
-        assert_eq!(Settings::default().rekor_mode, RekorMode::Offline);
+const fn key(
+    git: &'static str,
+    env: &'static str,
+    gitsign_git: bool,
+    gitsign_env: Option<&'static str>,
+) -> Key {
+    Key {
+        git,
+        env,
+        gitsign_git,
+        gitsign_env,
     }
 }
+
+const FULCIO: Key = key(
+    "fulcio",
+    "SIGNET_FULCIO_URL",
+    true,
+    Some("GITSIGN_FULCIO_URL"),
+);
+const REKOR: Key = key("rekor", "SIGNET_REKOR_URL", true, Some("GITSIGN_REKOR_URL"));
+const ISSUER: Key = key(
+    "issuer",
+    "SIGNET_OIDC_ISSUER",
+    true,
+    Some("GITSIGN_OIDC_ISSUER"),
+);
+const CLIENT_ID: Key = key(
+    "clientID",
+    "SIGNET_OIDC_CLIENT_ID",
+    true,
+    Some("GITSIGN_OIDC_CLIENT_ID"),
+);
+const REDIRECT_URL: Key = key(
+    "redirectURL",
+    "SIGNET_OIDC_REDIRECT_URL",
+    true,
+    Some("GITSIGN_OIDC_REDIRECT_URL"),
+);
+const CONNECTOR_ID: Key = key(
+    "connectorID",
+    "SIGNET_CONNECTOR_ID",
+    true,
+    Some("GITSIGN_CONNECTOR_ID"),
+);
+const TOKEN_PROVIDER: Key = key(
+    "tokenProvider",
+    "SIGNET_TOKEN_PROVIDER",
+    true,
+    Some("GITSIGN_TOKEN_PROVIDER"),
+);
+const TOKEN_FILE: Key = key("tokenFile", "SIGNET_TOKEN_FILE", false, None);
+const REKOR_MODE: Key = key(
+    "rekorMode",
+    "SIGNET_REKOR_MODE",
+    true,
+    Some("GITSIGN_REKOR_MODE"),
+);
+const TRUSTED_ROOT: Key = key("trustedRoot", "SIGNET_TRUSTED_ROOT", false, None);
+const URL_OPENER: Key = key(
+    "urlOpener",
+    "SIGNET_URL_OPENER",
+    true,
+    Some("GITSIGN_URL_OPENER"),
+);
+const MATCH_COMMITTER: Key = key("matchCommitter", "SIGNET_MATCH_COMMITTER", true, None);
+const LOG_PATH: Key = key("logPath", "SIGNET_LOG", true, Some("GITSIGN_LOG"));
+
+/// Every key signet reads, in documentation order.
+const KEYS: [&Key; 13] = [
+    &FULCIO,
+    &REKOR,
+    &ISSUER,
+    &CLIENT_ID,
+    &REDIRECT_URL,
+    &CONNECTOR_ID,
+    &TOKEN_PROVIDER,
+    &TOKEN_FILE,
+    &REKOR_MODE,
+    &TRUSTED_ROOT,
+    &URL_OPENER,
+    &MATCH_COMMITTER,
+    &LOG_PATH,
+];
+
+/// Every environment variable [`resolve`] reads (for callers that check the process environment
+/// for values that are not UTF-8).
+pub fn env_names() -> impl Iterator<Item = &'static str> {
+    KEYS.iter()
+        .flat_map(|k| [Some(k.env), k.gitsign_env])
+        .flatten()
+        .chain(["GITSIGN_FULCIO_ROOT"])
+}
+
+/// Where a value came from, spelled as the user would find it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Source {
+    Env(&'static str),
+    Git(String),
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Env(name) => write!(f, "environment {name}"),
+            Source::Git(name) => write!(f, "git config {name}"),
+        }
+    }
+}
+
+impl Source {
+    /// How to change or remove the value, for hints.
+    fn how_to_change(&self) -> String {
+        match self {
+            Source::Env(name) => format!("set {name} to a valid value or unset it"),
+            Source::Git(name) => format!(
+                "set {name} to a valid value or remove it (git config --show-origin --get-all {name} shows which file sets it)"
+            ),
+        }
+    }
+}
+
+struct Found {
+    value: String,
+    source: Source,
+}
+
+/// The value of `key` from the first source that sets it: `SIGNET_*` environment, git
+/// `signet.*`, `GITSIGN_*` environment, git `gitsign.*`. An empty environment variable counts
+/// as unset (so `SIGNET_X= git commit` clears an inherited value); an empty git value is kept
+/// and rejected by the key's validation, except for booleans where git reads it as false.
+fn lookup(
+    key: &Key,
+    git: &dyn Fn(&str) -> Option<String>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Option<Found> {
+    let from_env = |name: &'static str| {
+        env(name).filter(|v| !v.is_empty()).map(|value| Found {
+            value,
+            source: Source::Env(name),
+        })
+    };
+    let from_git = |section: &str| {
+        let name = format!("{section}.{}", key.git);
+        git(&name).map(|value| Found {
+            value,
+            source: Source::Git(name),
+        })
+    };
+    from_env(key.env)
+        .or_else(|| from_git("signet"))
+        .or_else(|| key.gitsign_env.and_then(from_env))
+        .or_else(|| key.gitsign_git.then(|| from_git("gitsign")).flatten())
+}
+
+fn invalid(found: &Found, problem: impl std::fmt::Display, accepted: &str) -> CliError {
+    CliError::usage(
+        format!("{} = {:?}: {problem}", found.source, found.value),
+        format!("{accepted}; {}", found.source.how_to_change()),
+    )
+}
+
+/// A base URL (Fulcio, Rekor): http(s), a host, no credentials, query or fragment; the trailing
+/// slash is dropped.
+fn base_url(found: &Found) -> Result<String, CliError> {
+    super::config::service_url(&found.source.to_string(), &found.value).map_err(|e| {
+        CliError::usage(
+            e.message,
+            format!(
+                "use an http or https URL such as https://fulcio.sigstore.dev or http://127.0.0.1:8080; {}",
+                found.source.how_to_change()
+            ),
+        )
+    })
+}
+
+/// A URL compared byte for byte by the other side (OIDC issuer, redirect URL): validated like a
+/// base URL but kept exactly as written.
+fn exact_url(found: &Found) -> Result<String, CliError> {
+    base_url(found)?;
+    Ok(found.value.clone())
+}
+
+fn non_empty(found: &Found, what: &str) -> Result<String, CliError> {
+    if found.value.trim().is_empty() {
+        return Err(invalid(found, "the value is empty", &format!("use {what}")));
+    }
+    Ok(found.value.clone())
+}
+
+/// A file path; `~/` at the start of a git config value is the home directory, as git's own
+/// `--type=path` does.
+fn path(found: &Found, env: &dyn Fn(&str) -> Option<String>) -> Result<PathBuf, CliError> {
+    let value = non_empty(found, "a file path")?;
+    if let Source::Git(_) = found.source
+        && let Some(rest) = value.strip_prefix("~/")
+    {
+        let home = env("HOME").filter(|h| !h.is_empty()).ok_or_else(|| {
+            invalid(
+                found,
+                "HOME is not set, so ~/ cannot be expanded",
+                "use an absolute path",
+            )
+        })?;
+        return Ok(PathBuf::from(home).join(rest));
+    }
+    Ok(PathBuf::from(value))
+}
+
+/// A URL-opener command. gitsign's value is a Go template ending in `{{.URL}}`; signet appends
+/// the URL itself, so a trailing `{{.URL}}` (optionally quoted, spaces inside the braces allowed)
+/// is removed. A template anywhere else cannot be honoured and is rejected.
+fn url_opener(found: &Found) -> Result<String, CliError> {
+    let accepted = "use a command (run without a shell, given the URL as its last argument), e.g. \"firefox --new-window\"";
+    let mut command = found.value.trim();
+    for (open, close) in [("\"", "\""), ("'", "'"), ("", "")] {
+        if let Some(before) = command.strip_suffix(close)
+            && let Some(at) = before.rfind(&format!("{open}{{{{"))
+            && let Some(inner) = before[at + open.len() + 2..].strip_suffix("}}")
+            && inner.trim() == ".URL"
+        {
+            command = before[..at].trim_end();
+            break;
+        }
+    }
+    if command.contains("{{") {
+        return Err(invalid(
+            found,
+            "a template other than a trailing {{.URL}} is not supported",
+            accepted,
+        ));
+    }
+    if command.is_empty() {
+        return Err(invalid(found, "the command is empty", accepted));
+    }
+    Ok(command.to_owned())
+}
+
+fn parsed<T>(
+    found: &Found,
+    parse: impl Fn(&str) -> Result<T, String>,
+    accepted: &str,
+) -> Result<T, CliError> {
+    parse(&found.value).map_err(|e| invalid(found, e, accepted))
+}
+
+/// The settings of this process: git config (see [`crate::adapters::gitconfig`]) and the
+/// environment, resolved by [`resolve`]. When `log_path` is set, the diagnostics file is opened
+/// here ([`super::output::set_log_file`]), so everything after, warnings included, is also
+/// written there. Warnings about ignored keys go to stderr once per process.
+pub fn load() -> Result<Settings, CliError> {
+    for name in env_names() {
+        if let Some(value) = std::env::var_os(name)
+            && value.to_str().is_none()
+        {
+            return Err(CliError::usage(
+                format!("environment {name} is not valid UTF-8"),
+                format!("set {name} to a UTF-8 value or unset it"),
+            ));
+        }
+    }
+    let config = GitConfig::read().map_err(|e| {
+        let hint = match e {
+            GitError::Spawn(_) => "signet reads its settings with git; install git or put it on PATH",
+            _ => "fix the git configuration error above (git config --list --show-origin shows where each value comes from)",
+        };
+        CliError::usage(format!("reading git config: {e}"), hint)
+    })?;
+    let env = |name: &str| std::env::var(name).ok();
+    let git = |name: &str| config.get(name);
+    let settings = resolve(&git, &env)?;
+    if let Some(path) = &settings.log_path {
+        super::output::set_log_file(path)?;
+    }
+    static WARNED: std::sync::Once = std::sync::Once::new();
+    WARNED.call_once(|| {
+        for w in warnings(&git, &env)
+            .into_iter()
+            .chain(unknown_keys(config.names()))
+        {
+            super::output::warning(w);
+        }
+    });
+    Ok(settings)
+}
+
+/// Resolves every key from `git` (a git config lookup by full key name such as
+/// `signet.rekorMode`; the caller matches names case-insensitively, as git does) and `env` (an
+/// environment lookup). Per key: `SIGNET_*` environment, then git `signet.*`, then `GITSIGN_*`
+/// environment, then git `gitsign.*`, then the default. A bad value is an error naming the key,
+/// where it came from, the value and what is accepted.
+///
+/// `rekorMode` defaults to `offline` even when only gitsign keys are set (gitsign's default is
+/// `online`).
+pub fn resolve(
+    git: &dyn Fn(&str) -> Option<String>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Settings, CliError> {
+    let get = |key: &Key| lookup(key, git, env);
+    let d = Settings::default();
+    Ok(Settings {
+        fulcio_url: get(&FULCIO).map_or(Ok(d.fulcio_url), |f| base_url(&f))?,
+        rekor_url: get(&REKOR).map_or(Ok(d.rekor_url), |f| base_url(&f))?,
+        oidc_issuer: get(&ISSUER).map_or(Ok(d.oidc_issuer), |f| exact_url(&f))?,
+        client_id: get(&CLIENT_ID).map_or(Ok(d.client_id), |f| non_empty(&f, "an OIDC client id such as sigstore"))?,
+        redirect_url: get(&REDIRECT_URL).map(|f| exact_url(&f)).transpose()?,
+        connector_id: get(&CONNECTOR_ID)
+            .map(|f| non_empty(&f, "a Dex connector id such as github"))
+            .transpose()?,
+        token_provider: get(&TOKEN_PROVIDER)
+            .map(|f| parsed(&f, str::parse, "use one of env, github-actions, file, browser, device (gitsign's envvar, filesystem, interactive are accepted)"))
+            .transpose()?,
+        token_file: get(&TOKEN_FILE).map(|f| path(&f, env)).transpose()?,
+        rekor_mode: get(&REKOR_MODE).map_or(Ok(d.rekor_mode), |f| {
+            parsed(&f, str::parse, "use offline or online")
+        })?,
+        trusted_root: get(&TRUSTED_ROOT).map(|f| path(&f, env)).transpose()?,
+        url_opener: get(&URL_OPENER).map(|f| url_opener(&f)).transpose()?,
+        match_committer: get(&MATCH_COMMITTER).map_or(Ok(d.match_committer), |f| {
+            parsed(&f, parse_bool, "use true or false")
+        })?,
+        log_path: get(&LOG_PATH).map(|f| path(&f, env)).transpose()?,
+    })
+}
+
+/// A warning for each `signet.*` name (as git prints them, lowercased) that is not a setting,
+/// so a misspelt key does not go unnoticed.
+pub fn unknown_keys<'a>(names: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut seen: Vec<&str> = Vec::new();
+    for name in names {
+        let Some(var) = name.strip_prefix("signet.") else {
+            continue;
+        };
+        if !KEYS.iter().any(|k| k.git.eq_ignore_ascii_case(var)) && !seen.contains(&name) {
+            seen.push(name);
+        }
+    }
+    seen.into_iter()
+        .map(|name| {
+            format!(
+                "git config {name} is not a signet setting and is ignored; the settings are {}",
+                KEYS.iter().map(|k| k.git).collect::<Vec<_>>().join(", ")
+            )
+        })
+        .collect()
+}
+
+/// What [`resolve`] ignores on purpose and the user should know about.
+pub fn warnings(
+    git: &dyn Fn(&str) -> Option<String>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    if lookup(&TRUSTED_ROOT, git, env).is_none() {
+        let fulcio_root = env("GITSIGN_FULCIO_ROOT")
+            .filter(|v| !v.is_empty())
+            .map(|_| "environment GITSIGN_FULCIO_ROOT")
+            .or_else(|| git("gitsign.fulcioRoot").map(|_| "git config gitsign.fulcioRoot"));
+        if let Some(source) = fulcio_root {
+            out.push(format!(
+                "{source} is ignored: it names a PEM bundle of Fulcio certificates, while signet needs a Sigstore trusted_root.json (CAs, Rekor and CT log keys); set signet.trustedRoot or SIGNET_TRUSTED_ROOT, or unset it to use the embedded public-good root"
+            ));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+#[path = "settings_tests.rs"]
+mod tests;

@@ -53,8 +53,14 @@ impl<'a> SigningCertRequest<'a> {
     }
 }
 
+/// Largest `signingCert` response parsed (a leaf, an intermediate and a root in PEM are a few
+/// KB; a bundle, which carries the leaf, is capped at the same size).
+pub const MAX_SIGNING_CERT_RESPONSE_BYTES: usize = 1024 * 1024;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FulcioResponseError {
+    #[error("response is larger than {MAX_SIGNING_CERT_RESPONSE_BYTES} bytes")]
+    TooLarge,
     #[error("response is not the expected JSON: {0}")]
     Json(String),
     #[error("response has a detached SCT; only certificates with an embedded SCT are supported")]
@@ -85,6 +91,9 @@ struct Chain {
 
 /// Parse a `signingCert` response into DER certificates, leaf first.
 pub fn parse_signing_cert_response(body: &[u8]) -> Result<Vec<Vec<u8>>, FulcioResponseError> {
+    if body.len() > MAX_SIGNING_CERT_RESPONSE_BYTES {
+        return Err(FulcioResponseError::TooLarge);
+    }
     let resp: SigningCertResponse =
         serde_json::from_slice(body).map_err(|e| FulcioResponseError::Json(e.to_string()))?;
     let chain = match (
@@ -151,5 +160,10 @@ mod tests {
             parse_signing_cert_response(b"<html>"),
             Err(FulcioResponseError::Json(_))
         ));
+        assert_eq!(
+            parse_signing_cert_response(&vec![b' '; MAX_SIGNING_CERT_RESPONSE_BYTES + 1])
+                .unwrap_err(),
+            FulcioResponseError::TooLarge
+        );
     }
 }

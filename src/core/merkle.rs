@@ -53,8 +53,11 @@ pub fn verify_inclusion(
     // Expected length: the levels where the paths of `index` and `size-1` differ, plus the
     // left siblings on the right border above them.
     let last = size - 1;
-    let inner = (u64::BITS - (index ^ last).leading_zeros()) as usize;
-    let border = (index >> inner).count_ones() as usize;
+    let inner = u64::BITS - (index ^ last).leading_zeros();
+    // `inner` is 64 when `index` and `last` differ in the top bit (trees above 2^63 leaves);
+    // a plain `>>` by 64 overflows.
+    let border = index.checked_shr(inner).unwrap_or(0).count_ones() as usize;
+    let inner = inner as usize;
     let expected = inner + border;
     if proof.len() != expected {
         return Err(MerkleError::WrongProofLength {
@@ -218,6 +221,20 @@ pub(crate) mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn tree_above_2_pow_63_leaves_does_not_overflow_shift() {
+        // Leaf 0 of a tree of 2^63 + 1 leaves: its path and the last leaf's differ in bit 63,
+        // so the proof has 64 hashes, all right siblings.
+        let leaf = leaf_hash(b"leaf 0");
+        let proof: Vec<Hash> = (0..64u8).map(|i| [i; 32]).collect();
+        let root = proof.iter().fold(leaf, |r, s| node_hash(&r, s));
+        verify_inclusion(0, (1 << 63) + 1, &leaf, &proof, &root).unwrap();
+        assert!(matches!(
+            verify_inclusion(0, u64::MAX, &leaf, &[], &root),
+            Err(MerkleError::WrongProofLength { expected: 64, .. })
+        ));
     }
 
     #[test]

@@ -4,9 +4,12 @@
 pub mod asn1;
 pub mod bundle;
 pub mod checkpoint;
+pub mod cms;
 #[cfg(test)]
 mod conformance_tests;
 pub mod fulcio;
+pub mod gitobject;
+pub mod gpg;
 pub mod keys;
 pub mod merkle;
 pub mod rekor;
@@ -15,6 +18,7 @@ pub mod signing;
 #[cfg(test)]
 pub(crate) mod testworld;
 pub mod time;
+pub mod tle;
 pub mod token;
 pub mod trust_root;
 pub mod verify;

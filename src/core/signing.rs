@@ -19,6 +19,10 @@ use super::time::UnixTime;
 use super::trust_root::TrustedRoot;
 use super::x509::{self, CertError, Leaf};
 
+/// Largest Rekor response parsed (one hashedrekord entry with its proof is a few KB; a bundle,
+/// which carries the same material, is capped at the same size).
+pub const MAX_REKOR_RESPONSE_BYTES: usize = 1024 * 1024;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SigningError {
     #[error("Fulcio returned no certificate")]
@@ -107,6 +111,11 @@ struct InclusionProofWire {
 /// Parse a Rekor v1 `POST /api/v1/log/entries` response (`{entryID: LogEntry}`).
 pub fn parse_rekor_response(bytes: &[u8]) -> Result<TlogEntry, SigningError> {
     let bad = |m: String| SigningError::RekorResponse(m);
+    if bytes.len() > MAX_REKOR_RESPONSE_BYTES {
+        return Err(bad(format!(
+            "response is larger than {MAX_REKOR_RESPONSE_BYTES} bytes"
+        )));
+    }
     let map: BTreeMap<String, LogEntryWire> =
         serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
     if map.len() != 1 {
@@ -269,6 +278,12 @@ mod tests {
         );
         assert!(bad(b"{}"));
         assert!(bad(b"[]"));
+        assert_eq!(
+            parse_rekor_response(&vec![b' '; MAX_REKOR_RESPONSE_BYTES + 1]),
+            Err(SigningError::RekorResponse(format!(
+                "response is larger than {MAX_REKOR_RESPONSE_BYTES} bytes"
+            )))
+        );
         let mut v: serde_json::Value = serde_json::from_slice(&wire(&s.entry, None)).unwrap();
         let (k, e) = v
             .as_object()

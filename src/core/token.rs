@@ -80,6 +80,34 @@ pub struct Claims {
     pub sub: Option<String>,
     pub email: Option<String>,
     pub exp: Option<i64>,
+    /// The audience: one string or a list (RFC 7519 §4.1.3).
+    pub aud: Option<Audience>,
+}
+
+/// A JWT `aud` claim.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Audience {
+    pub fn contains(&self, audience: &str) -> bool {
+        match self {
+            Audience::One(a) => a == audience,
+            Audience::Many(list) => list.iter().any(|a| a == audience),
+        }
+    }
+}
+
+impl fmt::Display for Audience {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Audience::One(a) => write!(f, "{a:?}"),
+            Audience::Many(list) => write!(f, "{list:?}"),
+        }
+    }
 }
 
 impl Claims {
@@ -130,6 +158,24 @@ pub(crate) mod tests {
         ));
         let t = IdentityToken::new(jwt(&serde_json::json!({"sub": "repo:x"}))).unwrap();
         assert_eq!(t.claims().unwrap().challenge_subject().unwrap(), "repo:x");
+    }
+
+    #[test]
+    fn audience_is_a_string_or_a_list() {
+        let aud = |v: serde_json::Value| {
+            IdentityToken::new(jwt(&serde_json::json!({ "sub": "s", "aud": v })))
+                .unwrap()
+                .claims()
+                .map(|c| c.aud)
+        };
+        let one = aud(serde_json::json!("sigstore")).unwrap().unwrap();
+        assert!(one.contains("sigstore") && !one.contains("other"));
+        assert_eq!(one.to_string(), "\"sigstore\"");
+        let many = aud(serde_json::json!(["a", "sigstore"])).unwrap().unwrap();
+        assert!(many.contains("sigstore") && !many.contains("b"));
+        assert!(aud(serde_json::json!(7)).is_err());
+        let none = IdentityToken::new(jwt(&serde_json::json!({ "sub": "s" }))).unwrap();
+        assert_eq!(none.claims().unwrap().aud, None);
     }
 
     #[test]

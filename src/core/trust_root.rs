@@ -448,4 +448,17 @@ pub(crate) mod tests {
             Err(TrustRootError::Json(_))
         ));
     }
+
+    #[test]
+    fn rejects_oversized_input_before_parsing() {
+        // Valid JSON padded past the bound: refused on size alone.
+        let mut padded = PRODUCTION.to_vec();
+        padded.resize(MAX_TRUSTED_ROOT_BYTES + 1, b' ');
+        assert_eq!(
+            TrustedRoot::from_json(&padded).unwrap_err(),
+            TrustRootError::TooLarge
+        );
+        padded.truncate(MAX_TRUSTED_ROOT_BYTES);
+        TrustedRoot::from_json(&padded).unwrap();
+    }
 }

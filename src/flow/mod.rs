@@ -3,6 +3,7 @@
 //! besides key generation, so every flow runs against in-memory fakes in tests.
 
 pub mod sign;
+pub mod sign_commit;
 pub mod verify;
 
 use crate::core::rekor::{HashedRekord, TlogEntry};

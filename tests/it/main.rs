@@ -3,5 +3,9 @@
 //! Servers run in-process ([`harness::Stack`] starts `signet-teststack` on 127.0.0.1:0 and stops
 //! it on drop); the `signet` binary runs as a child with a hermetic environment.
 
+mod config;
+mod git_e2e;
+mod gpg_compat;
 mod harness;
 mod interop;
+mod login;
