@@ -15,6 +15,7 @@ use crate::adapters::http::HttpClient;
 use crate::adapters::rekor::RekorClient;
 use crate::core::gitobject;
 use crate::core::gpg::{self, GpgRequest, SignRequest};
+use crate::core::signing::SigningError;
 use crate::flow::PortError;
 use crate::flow::sign::SignError;
 use crate::flow::sign_commit::{LogMode, PayloadOptions, PayloadSignError, sign_payload};
@@ -181,9 +182,19 @@ fn port_hint(e: &PortError) -> &'static str {
             "check that Rekor is reachable: signet.rekor / SIGNET_REKOR_URL"
         }
         PortError::Server {
-            service: "Fulcio", ..
+            service: "Fulcio",
+            status: 401 | 403,
+            ..
         } => {
             "Fulcio refused the identity token: it may be expired, for another audience, or from an issuer this Fulcio does not trust"
+        }
+        PortError::Server {
+            service: "Fulcio",
+            status: 400..=499,
+            ..
+        } => "Fulcio rejected the request; see its message",
+        PortError::Server { status: 500.., .. } => {
+            "the service failed on its side; retry later, or check its status"
         }
         PortError::Server { .. } => "the transparency log refused the entry; see its message",
         PortError::Protocol { .. } => {
@@ -200,6 +211,12 @@ fn sign_hint(e: &SignError, settings: &Settings) -> (Kind, String) {
                 .into(),
         ),
         SignError::Service(p) => (Kind::Usage, port_hint(p).into()),
+        SignError::Untrusted(SigningError::RekorResponse(_) | SigningError::Body(_)) => (
+            Kind::Verification,
+            "the transparency log's answer does not match what was sent; nothing was signed. \
+             Retry, and if it persists check signet.rekor / SIGNET_REKOR_URL"
+                .into(),
+        ),
         SignError::Untrusted(_) | SignError::SelfCheck(_) => (
             Kind::Verification,
             format!(

@@ -4,6 +4,7 @@
 //! it on drop); the `signet` binary runs as a child with a hermetic environment.
 
 mod config;
+mod faults;
 mod git_e2e;
 mod gpg_compat;
 mod harness;
