@@ -52,6 +52,11 @@ pub fn error_message(body: &[u8]) -> String {
 
 impl HttpClient {
     pub fn new() -> Result<Self, PortError> {
+        Self::with_timeout(REQUEST_TIMEOUT)
+    }
+
+    /// A client whose requests each take at most `timeout` in all (connecting included).
+    pub fn with_timeout(timeout: Duration) -> Result<Self, PortError> {
         INSTALL_PROVIDER.call_once(|| {
             // Fails only if another provider was installed first, which is fine.
             let _ = rustls::crypto::ring::default_provider().install_default();
@@ -59,8 +64,8 @@ impl HttpClient {
         let inner = reqwest::Client::builder()
             .user_agent(concat!("signet/", env!("CARGO_PKG_VERSION")))
             .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(REQUEST_TIMEOUT)
+            .connect_timeout(CONNECT_TIMEOUT.min(timeout))
+            .timeout(timeout)
             .build()
             .map_err(|e| PortError::Transport {
                 service: "HTTP client",

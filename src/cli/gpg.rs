@@ -100,7 +100,8 @@ fn sign(req: &SignRequest) -> Result<(), CliError> {
         config::service_url("signet.fulcio (SIGNET_FULCIO_URL)", &settings.fulcio_url)?;
     let rekor_url = config::service_url("signet.rekor (SIGNET_REKOR_URL)", &settings.rekor_url)?;
     let token = login::obtain_token(&settings)?;
-    let http = HttpClient::new().map_err(|e| CliError::usage(e, "this is a bug in signet"))?;
+    let http = HttpClient::with_timeout(settings.http_timeout)
+        .map_err(|e| CliError::usage(e, "this is a bug in signet"))?;
     let fulcio = FulcioClient::new(http.clone(), &fulcio_url);
     let rekor = RekorClient::new(http, &rekor_url);
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -112,7 +112,7 @@ impl Login<'_> {
                     return Ok(None);
                 };
                 let raw = run(async {
-                    let http = http_client()?;
+                    let http = http_client(self.settings)?;
                     oidc::actions_token(&http, &url, &request_token, &self.settings.client_id)
                         .await
                         .map_err(|e| {
@@ -231,7 +231,7 @@ impl Login<'_> {
             )
         })?;
         let raw = run(async {
-            let http = http_client()?;
+            let http = http_client(settings)?;
             let issuer = Issuer::discover(&http, &settings.oidc_issuer, &settings.client_id)
                 .await
                 .map_err(|e| self.issuer_error(e))?;
@@ -273,7 +273,7 @@ impl Login<'_> {
         let settings = self.settings;
         let timeout = self.timeout()?;
         let raw = run(async {
-            let http = http_client()?;
+            let http = http_client(settings)?;
             let issuer = Issuer::discover(&http, &settings.oidc_issuer, &settings.client_id)
                 .await
                 .map_err(|e| self.issuer_error(e))?;
@@ -316,8 +316,9 @@ fn read_token_file(path: &Path) -> Result<Zeroizing<String>, CliError> {
     Ok(Zeroizing::new(text.trim().to_owned()))
 }
 
-fn http_client() -> Result<HttpClient, CliError> {
-    HttpClient::new().map_err(|e| CliError::usage(e, "this is a bug in signet"))
+fn http_client(settings: &Settings) -> Result<HttpClient, CliError> {
+    HttpClient::with_timeout(settings.http_timeout)
+        .map_err(|e| CliError::usage(e, "this is a bug in signet"))
 }
 
 /// Runs `fut` on a fresh current-thread runtime (login happens before any other async work).

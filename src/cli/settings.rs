@@ -16,6 +16,9 @@ pub const DEFAULT_FULCIO_URL: &str = "https://fulcio.sigstore.dev";
 pub const DEFAULT_REKOR_URL: &str = "https://rekor.sigstore.dev";
 pub const DEFAULT_OIDC_ISSUER: &str = "https://oauth2.sigstore.dev/auth";
 pub const DEFAULT_CLIENT_ID: &str = "sigstore";
+pub const DEFAULT_HTTP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+/// The longest `signet.httpTimeout` accepted, in seconds.
+pub const MAX_HTTP_TIMEOUT_SECS: u64 = 600;
 
 /// Where an identity token comes from (`signet.tokenProvider`). Unset means: the environment
 /// token, then GitHub Actions, then the token file, then the browser flow.
@@ -73,6 +76,16 @@ impl FromStr for RekorMode {
     }
 }
 
+/// Parses a timeout in whole seconds, 1 to [`MAX_HTTP_TIMEOUT_SECS`].
+pub fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
+    match s.trim().parse::<u64>() {
+        Ok(n) if (1..=MAX_HTTP_TIMEOUT_SECS).contains(&n) => Ok(std::time::Duration::from_secs(n)),
+        _ => Err(format!(
+            "{s:?} is not a timeout; use a whole number of seconds from 1 to {MAX_HTTP_TIMEOUT_SECS}"
+        )),
+    }
+}
+
 /// Parses a git-style boolean (`true/yes/on/1`, `false/no/off/0`), case-insensitively.
 pub fn parse_bool(s: &str) -> Result<bool, String> {
     match s.to_ascii_lowercase().as_str() {
@@ -105,6 +118,8 @@ pub struct Settings {
     pub match_committer: bool,
     /// Also write diagnostics to this file.
     pub log_path: Option<PathBuf>,
+    /// How long one request to Fulcio, Rekor or the OIDC issuer may take in all.
+    pub http_timeout: std::time::Duration,
 }
 
 impl Default for Settings {
@@ -123,6 +138,7 @@ impl Default for Settings {
             url_opener: None,
             match_committer: false,
             log_path: None,
+            http_timeout: DEFAULT_HTTP_TIMEOUT,
         }
     }
 }
@@ -205,9 +221,10 @@ const URL_OPENER: Key = key(
 );
 const MATCH_COMMITTER: Key = key("matchCommitter", "SIGNET_MATCH_COMMITTER", true, None);
 const LOG_PATH: Key = key("logPath", "SIGNET_LOG", true, Some("GITSIGN_LOG"));
+const HTTP_TIMEOUT: Key = key("httpTimeout", "SIGNET_HTTP_TIMEOUT", false, None);
 
 /// Every key signet reads, in documentation order.
-const KEYS: [&Key; 13] = [
+const KEYS: [&Key; 14] = [
     &FULCIO,
     &REKOR,
     &ISSUER,
@@ -221,6 +238,7 @@ const KEYS: [&Key; 13] = [
     &URL_OPENER,
     &MATCH_COMMITTER,
     &LOG_PATH,
+    &HTTP_TIMEOUT,
 ];
 
 /// Every environment variable [`resolve`] reads (for callers that check the process environment
@@ -460,6 +478,9 @@ pub fn resolve(
             parsed(&f, parse_bool, "use true or false")
         })?,
         log_path: get(&LOG_PATH).map(|f| path(&f, env)).transpose()?,
+        http_timeout: get(&HTTP_TIMEOUT).map_or(Ok(d.http_timeout), |f| {
+            parsed(&f, parse_timeout, "use a whole number of seconds from 1 to 600")
+        })?,
     })
 }
 

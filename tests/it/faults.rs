@@ -83,6 +83,26 @@ fn fake_server(n: usize, answer: impl Fn(Request) -> Vec<u8> + Send + 'static) -
     url
 }
 
+/// Accepts `n` connections, reads each request and never answers: a hung service. Each
+/// connection is held until the client gives up and closes it.
+fn silent_server(n: usize) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for _ in 0..n {
+            let Ok((mut stream, _)) = listener.accept() else {
+                return;
+            };
+            let _ = read_request(&mut stream);
+            std::thread::spawn(move || {
+                let mut byte = [0u8; 1];
+                let _ = std::io::Read::read(&mut stream, &mut byte);
+            });
+        }
+    });
+    url
+}
+
 /// Forwards `request` to `base` with `body` in place of its own (HTTP/1.0, so the answer ends at
 /// close); returns the raw answer.
 fn forward(base: &str, request: &Request, body: &[u8]) -> Vec<u8> {
@@ -291,4 +311,29 @@ fn a_login_that_times_out_is_a_clean_failure() {
         2,
         "login timed out after 2 s waiting for the browser redirect",
     );
+}
+
+#[test]
+fn a_service_that_never_answers_times_out_cleanly() {
+    let stack = Stack::start();
+    let mut repo = staged_repo(&stack, "fulcio-hangs");
+    repo.set_env("SIGNET_FULCIO_URL", &silent_server(2));
+    repo.set_env("SIGNET_HTTP_TIMEOUT", "2");
+    let started = std::time::Instant::now();
+    assert_refused(&repo, 2, "timed out");
+    // Two attempts (direct and through git), each bounded by the 2 s timeout.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+
+    let mut repo = staged_repo(&stack, "rekor-hangs");
+    repo.set_env("SIGNET_REKOR_URL", &silent_server(2));
+    repo.set_env("SIGNET_HTTP_TIMEOUT", "2");
+    assert_refused(&repo, 2, "timed out");
+
+    let mut repo = staged_repo(&stack, "bad-timeout");
+    repo.set_env("SIGNET_HTTP_TIMEOUT", "forever");
+    assert_refused(&repo, 2, "SIGNET_HTTP_TIMEOUT");
 }
