@@ -104,15 +104,7 @@ fn sign(req: &SignRequest) -> Result<(), CliError> {
         .map_err(|e| CliError::usage(e, "this is a bug in signet"))?;
     let fulcio = FulcioClient::new(http.clone(), &fulcio_url);
     let rekor = RekorClient::new(http, &rekor_url);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| {
-            CliError::usage(
-                format!("cannot start the async runtime: {e}"),
-                "this is a bug in signet",
-            )
-        })?;
+    let runtime = super::runtime()?;
     let options = PayloadOptions {
         mode: match settings.rekor_mode {
             RekorMode::Offline => LogMode::Offline,

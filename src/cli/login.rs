@@ -323,16 +323,7 @@ fn http_client(settings: &Settings) -> Result<HttpClient, CliError> {
 
 /// Runs `fut` on a fresh current-thread runtime (login happens before any other async work).
 fn run<T>(fut: impl Future<Output = Result<T, CliError>>) -> Result<T, CliError> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| {
-            CliError::usage(
-                format!("cannot start the async runtime: {e}"),
-                "this is a bug in signet",
-            )
-        })?
-        .block_on(fut)
+    super::runtime()?.block_on(fut)
 }
 
 /// Opens `url` with the configured command (split on whitespace, no shell, the URL appended) or

@@ -28,6 +28,19 @@ use crate::core::verify::{Artifact, IdentityPolicy};
 use crate::flow::sign::sign_artifact;
 use crate::flow::verify::verify_artifact;
 
+/// A current-thread async runtime for one command's network work.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            CliError::usage(
+                format!("cannot start the async runtime: {e}"),
+                "this is a bug in signet",
+            )
+        })
+}
+
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     // git runs signet as its gpg program (`--status-fd=2 -bsau KEY`): that argv is not ours to
@@ -86,15 +99,7 @@ fn sign_bundle(args: SignBundleArgs) -> Result<(), CliError> {
     let fulcio = FulcioClient::new(http.clone(), &fulcio_url);
     let rekor = RekorClient::new(http, &rekor_url);
 
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| {
-            CliError::usage(
-                format!("cannot start the async runtime: {e}"),
-                "this is a bug in signet",
-            )
-        })?;
+    let runtime = runtime()?;
     let signed = runtime
         .block_on(sign_artifact(
             &fulcio,
