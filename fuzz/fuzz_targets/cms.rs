@@ -28,7 +28,11 @@ fuzz_target!(|data: &[u8]| {
     };
     let armored = cms::armor(&der).expect("armor of parsed DER");
     assert_eq!(cms::dearmor(armored.as_bytes()).expect("own armor"), der);
-    assert_eq!(parsed.signed_attrs.first(), Some(&0x31), "signed attributes are a SET");
+    assert_eq!(
+        parsed.signed_attrs.first(),
+        Some(&0x31),
+        "signed attributes are a SET"
+    );
     let _ = parsed.signer_certificate();
     if let Some(attr) = parsed.unsigned(tle::OID_REKOR_TLE) {
         if let Ok(value) = attr.single_value() {
