@@ -9,19 +9,13 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::Path;
-use std::process::{Output, Stdio};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 
 use crate::git_e2e::{ALICE, Repo};
+use crate::gpg_compat::{SIGN_ARGS, assert_refused, signet_gpg, staged_repo};
 use crate::harness::{Stack, show};
-
-const SIGNET: &str = env!("CARGO_BIN_EXE_signet");
-const PAYLOAD: &[u8] = b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n\
-author Alice <alice@example.com> 1767225600 +0000\n\
-committer Alice <alice@example.com> 1767225600 +0000\n\nfault\n";
 
 /// One HTTP request as the fake server read it.
 struct Request {
@@ -124,64 +118,6 @@ fn forward(base: &str, request: &Request, body: &[u8]) -> Vec<u8> {
     answer
 }
 
-/// Run signet in gpg mode in the repository's environment with `payload` on stdin.
-fn signet_gpg(repo: &Repo, payload: &[u8]) -> Output {
-    let mut child = repo
-        .command(Path::new(SIGNET))
-        .args(["--status-fd=2", "-bsau", "Alice <alice@example.com>"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let _ = child.stdin.take().unwrap().write_all(payload);
-    child.wait_with_output().unwrap()
-}
-
-/// A repository with one file staged and no commit yet.
-fn staged_repo(stack: &Stack, name: &str) -> Repo {
-    let repo = Repo::new(stack, name);
-    repo.stage("staged.txt", "staged change\n");
-    repo
-}
-
-/// Signet directly: exit `code`, empty stdout, one `signet: error:` naming `needle`, a hint.
-/// Through git: the commit is refused with signet's message, no commit exists and the index is
-/// as it was. Each path makes one signing attempt (a fake server answers two requests).
-fn assert_refused(repo: &Repo, code: i32, needle: &str) {
-    let o = signet_gpg(repo, PAYLOAD);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(code), "{}", show(&o));
-    assert!(o.stdout.is_empty(), "stdout must stay empty: {}", show(&o));
-    assert_eq!(err.matches("signet: error: ").count(), 1, "{}", show(&o));
-    assert!(err.contains(needle), "expected {needle:?}: {}", show(&o));
-    assert!(err.contains("\nhint: "), "{}", show(&o));
-    assert!(!err.contains("panicked"), "{}", show(&o));
-
-    let before = repo.ok(&["diff", "--cached"]);
-    assert!(before.contains("staged change"));
-    let o = repo.git(&["commit", "-q", "-S", "-m", "must not exist"]);
-    assert!(!o.status.success(), "{}", show(&o));
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        err.contains("signet: error: ") && err.contains(needle) && err.contains("hint: "),
-        "{}",
-        show(&o)
-    );
-    assert!(
-        !repo
-            .git(&["rev-parse", "--verify", "-q", "HEAD"])
-            .status
-            .success(),
-        "a commit was created"
-    );
-    assert_eq!(
-        repo.ok(&["diff", "--cached"]),
-        before,
-        "staged changes changed"
-    );
-}
-
 #[test]
 fn fulcio_answering_badly_is_a_clean_failure() {
     let stack = Stack::start();
@@ -246,7 +182,7 @@ fn rekor_answering_badly_is_a_clean_failure() {
     // Prime the replay with a real submission of another artifact.
     let mut prime = Repo::new(&stack, "rekor-prime");
     prime.set_env("SIGNET_REKOR_URL", &url);
-    let o = signet_gpg(&prime, b"another artifact\n");
+    let o = signet_gpg(&prime, SIGN_ARGS, b"another artifact\n");
     assert_eq!(o.status.code(), Some(0), "{}", show(&o));
     let mut repo = staged_repo(&stack, "rekor-other-entry");
     repo.set_env("SIGNET_REKOR_URL", &url);

@@ -43,7 +43,7 @@ fn every_golden_transcript_is_used() {
 }
 
 /// Run signet in gpg mode in the repository's environment with `payload` on stdin.
-fn signet_gpg(repo: &Repo, args: &[&str], payload: &[u8]) -> Output {
+pub(crate) fn signet_gpg(repo: &Repo, args: &[&str], payload: &[u8]) -> Output {
     let mut child = repo
         .command(Path::new(SIGNET))
         .args(args)
@@ -147,6 +147,7 @@ fn assert_clean_failure(o: &Output, code: i32, needle: &str) {
     assert_eq!(err.matches("signet: error: ").count(), 1, "{}", show(o));
     assert!(err.contains(needle), "expected {needle:?}: {}", show(o));
     assert!(err.contains("\nhint: "), "{}", show(o));
+    assert!(!err.contains("panicked"), "{}", show(o));
     assert_eq!(
         status_lines(&o.stderr),
         golden("sign-failure.status"),
@@ -186,20 +187,20 @@ fn usage_errors_and_verify_are_refused_cleanly() {
 }
 
 /// A repository with one file staged and no commit yet.
-fn staged_repo(stack: &Stack, name: &str) -> Repo {
+pub(crate) fn staged_repo(stack: &Stack, name: &str) -> Repo {
     let repo = Repo::new(stack, name);
     repo.stage("staged.txt", "staged change\n");
     repo
 }
 
-/// Through git: the commit is refused with signet's message, no commit exists, and the index is
-/// as it was. Directly: exit code, empty stdout, the message.
-fn assert_refused(repo: &Repo, code: i32, needle: &str) {
-    let o = signet_gpg(
-        repo,
-        &["--status-fd=2", "-bsau", "Alice <alice@example.com>"],
-        PAYLOAD,
-    );
+/// The argv git passes when it asks for a signature.
+pub(crate) const SIGN_ARGS: &[&str] = &["--status-fd=2", "-bsau", "Alice <alice@example.com>"];
+
+/// Directly: exit `code`, empty stdout, one `signet: error:` naming `needle`, a hint, no status
+/// lines, no panic. Through git: the commit is refused with signet's message and hint, no
+/// commit exists, and the index is as it was. Each path makes one signing attempt.
+pub(crate) fn assert_refused(repo: &Repo, code: i32, needle: &str) {
+    let o = signet_gpg(repo, SIGN_ARGS, PAYLOAD);
     assert_clean_failure(&o, code, needle);
 
     let before = repo.ok(&["diff", "--cached"]);
@@ -208,7 +209,7 @@ fn assert_refused(repo: &Repo, code: i32, needle: &str) {
     assert!(!o.status.success(), "{}", show(&o));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
-        err.contains("signet: error: ") && err.contains(needle),
+        err.contains("signet: error: ") && err.contains(needle) && err.contains("hint: "),
         "{}",
         show(&o)
     );
