@@ -77,6 +77,16 @@ type Client = CoreClient<
     EndpointMaybeSet,
 >;
 
+/// [`Client`] with the device authorization endpoint set.
+type DeviceClient = CoreClient<
+    EndpointSet,
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointMaybeSet,
+    EndpointMaybeSet,
+>;
+
 /// The error text of `e` and its sources, joined (no request bodies, so no secrets).
 fn chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
@@ -275,17 +285,22 @@ impl Issuer {
     }
 
     /// Starts the device flow: the user code and the URLs to show.
-    pub async fn device_start(
-        &self,
-        http: &HttpClient,
-    ) -> Result<CoreDeviceAuthorizationResponse, OidcError> {
+    /// The client with the issuer's device authorization endpoint, or why there is none.
+    fn device_client(&self) -> Result<DeviceClient, OidcError> {
         let endpoint = self
             .device_endpoint
             .clone()
             .ok_or_else(|| OidcError::NoDeviceEndpoint {
                 issuer: self.issuer.clone(),
             })?;
-        let client = self.client.clone().set_device_authorization_url(endpoint);
+        Ok(self.client.clone().set_device_authorization_url(endpoint))
+    }
+
+    pub async fn device_start(
+        &self,
+        http: &HttpClient,
+    ) -> Result<CoreDeviceAuthorizationResponse, OidcError> {
+        let client = self.device_client()?;
         let call = |r: HttpRequest| http.execute("OIDC issuer", r);
         client
             .exchange_device_code()
@@ -304,13 +319,7 @@ impl Issuer {
         timeout: Duration,
     ) -> Result<Zeroizing<String>, OidcError> {
         let step = "waiting for the device authorization";
-        let endpoint = self
-            .device_endpoint
-            .clone()
-            .ok_or_else(|| OidcError::NoDeviceEndpoint {
-                issuer: self.issuer.clone(),
-            })?;
-        let client = self.client.clone().set_device_authorization_url(endpoint);
+        let client = self.device_client()?;
         let call = |r: HttpRequest| http.execute("OIDC issuer", r);
         let response = client
             .exchange_device_access_token(details)
