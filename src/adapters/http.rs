@@ -100,6 +100,25 @@ impl HttpClient {
         Ok(Response { status, body })
     }
 
+    /// GET `url` and read the whole response (bounded by `MAX_RESPONSE_BYTES`).
+    pub async fn get(&self, service: &'static str, url: &str) -> Result<Response, PortError> {
+        let transport = |e: reqwest::Error| PortError::Transport {
+            service,
+            url: url.to_owned(),
+            detail: describe(&e),
+        };
+        let mut resp = self
+            .inner
+            .get(url)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(transport)?;
+        let status = resp.status().as_u16();
+        let body = read_body(&mut resp, service, url).await?;
+        Ok(Response { status, body })
+    }
+
     /// Send a request built by `oauth2`/`openidconnect` (an `http::Request`) and read the whole
     /// response, headers included, bounded by `MAX_RESPONSE_BYTES`. Redirects are not followed.
     pub async fn execute(

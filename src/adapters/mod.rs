@@ -9,3 +9,4 @@ pub mod http;
 pub mod loopback;
 pub mod oidc;
 pub mod rekor;
+pub mod repo;

@@ -22,6 +22,105 @@ pub enum Command {
     /// Configure git to sign commits and tags with this signet (gpg.format, gpg.x509.program,
     /// commit.gpgsign, tag.gpgsign).
     Setup(SetupArgs),
+    /// Verify signed commits and tags offline: each revision (default HEAD), annotated tag or
+    /// range A..B must carry a valid signature by an identity the policy accepts.
+    Verify(VerifyArgs),
+    /// Verify an annotated tag's signature (refs/tags/TAG).
+    VerifyTag(VerifyTagArgs),
+    /// Print what a commit's or tag's signature holds, without judging it.
+    Show(ShowArgs),
+}
+
+/// Output format of `verify`, `verify-tag` and `show`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+/// Who must have signed. Each part falls back to git config (signet.verify.identity,
+/// signet.verify.identityRegexp, signet.verify.issuer, signet.verify.issuerRegexp); with no
+/// identity anywhere, the certificate email must equal the committer's (tagger's) email.
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    /// The signer's identity (certificate email or URI), matched exactly.
+    #[arg(
+        long,
+        value_name = "ID",
+        conflicts_with = "certificate_identity_regexp"
+    )]
+    pub certificate_identity: Option<String>,
+
+    /// A regular expression the whole signer identity must match (anchored; RE2 syntax).
+    #[arg(long, value_name = "REGEX")]
+    pub certificate_identity_regexp: Option<String>,
+
+    /// The OIDC issuer in the certificate, matched exactly.
+    #[arg(
+        long,
+        value_name = "URL",
+        conflicts_with = "certificate_oidc_issuer_regexp"
+    )]
+    pub certificate_oidc_issuer: Option<String>,
+
+    /// A regular expression the whole OIDC issuer must match (anchored).
+    #[arg(long, value_name = "REGEX")]
+    pub certificate_oidc_issuer_regexp: Option<String>,
+}
+
+/// Trust material and the optional online lookup for commit and tag verification.
+#[derive(Debug, Args)]
+pub struct VerifyTrustArgs {
+    /// trusted_root.json to use (else SIGNET_TRUSTED_ROOT, signet.trustedRoot,
+    /// SIGSTORE_ROOT_FILE, else the embedded public-good root).
+    #[arg(long, value_name = "FILE")]
+    pub trusted_root: Option<PathBuf>,
+
+    /// Look up the log entry of signatures that embed none (gitsign online mode) in this Rekor.
+    /// Without it verification is offline (unless signet.verify.online is true).
+    #[arg(long, value_name = "URL")]
+    pub rekor_url: Option<String>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Commits, annotated tags or ranges (A..B) to verify.
+    #[arg(value_name = "REV", default_value = "HEAD")]
+    pub revs: Vec<String>,
+
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+
+    #[command(flatten)]
+    pub trust: VerifyTrustArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyTagArgs {
+    /// The tag name (refs/tags/TAG).
+    #[arg(value_name = "TAG")]
+    pub tag: String,
+
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+
+    #[command(flatten)]
+    pub trust: VerifyTrustArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The commit or annotated tag.
+    #[arg(value_name = "REV", default_value = "HEAD")]
+    pub rev: String,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
 }
 
 /// Where the trusted root comes from (default: the embedded Sigstore public-good root).

@@ -25,9 +25,18 @@ pub fn trusted_root(path: Option<&Path>) -> Result<TrustedRoot, CliError> {
     let bytes = fs::read_limited(path, MAX_TRUSTED_ROOT_BYTES).map_err(|e| {
         CliError::usage(
             format!("cannot read trusted root {}: {e}", path.display()),
-            "check --trusted-root, SIGNET_TRUSTED_ROOT or git config signet.trustedRoot",
+            "check --trusted-root, SIGNET_TRUSTED_ROOT, git config signet.trustedRoot or SIGSTORE_ROOT_FILE",
         )
     })?;
+    if bytes.trim_ascii_start().starts_with(b"-----BEGIN") {
+        return Err(CliError::usage(
+            format!(
+                "trusted root {} is PEM (a certificate bundle, gitsign's SIGSTORE_ROOT_FILE format), not a Sigstore trusted_root.json",
+                path.display()
+            ),
+            "point --trusted-root, SIGNET_TRUSTED_ROOT, signet.trustedRoot or SIGSTORE_ROOT_FILE at a trusted_root.json (CAs, Rekor and CT log keys), or unset them to use the embedded public-good root",
+        ));
+    }
     TrustedRoot::from_json(&bytes).map_err(|e| {
         CliError::usage(
             format!("trusted root {}: {e}", path.display()),

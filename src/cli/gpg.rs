@@ -40,10 +40,7 @@ pub fn run(args: &[String]) -> ExitCode {
 fn run_inner(args: &[String]) -> Result<(), CliError> {
     let request = gpg::parse_args(args).map_err(|e| CliError::usage(e, USAGE_HINT))?;
     match request {
-        GpgRequest::Verify(_) => Err(CliError::usage(
-            "verification is not implemented yet",
-            "signet can sign commits and tags for now; verify with gitsign or wait for signet verify",
-        )),
+        GpgRequest::Verify(req) => super::gpg_verify::verify(&req),
         GpgRequest::Sign(req) => sign(&req),
     }
 }

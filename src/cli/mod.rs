@@ -5,10 +5,12 @@ pub mod args;
 pub mod config;
 pub mod error;
 pub mod gpg;
+pub mod gpg_verify;
 pub mod login;
 pub mod output;
 pub mod settings;
 pub mod setup;
+pub mod verify;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -69,6 +71,9 @@ pub fn main() -> ExitCode {
         Command::SignBundle(args) => sign_bundle(args),
         Command::VerifyBundle(args) => verify_bundle(args),
         Command::Setup(args) => setup::run(args),
+        Command::Verify(args) => verify::run_verify(args),
+        Command::VerifyTag(args) => verify::run_verify_tag(args),
+        Command::Show(args) => verify::run_show(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -20,6 +20,12 @@ pub fn error(message: impl Display, hint: Option<&str>) {
     }
 }
 
+/// A hint on its own (after results that already said what failed).
+pub fn hint(message: impl Display) {
+    eprintln!("hint: {message}");
+    log_line(format_args!("hint: {message}"));
+}
+
 /// Let clap print its own help, version or usage error to the stream it chooses.
 pub fn clap_message(err: &clap::Error) {
     let _ = err.print();

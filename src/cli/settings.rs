@@ -11,6 +11,7 @@ use std::str::FromStr;
 
 use super::error::CliError;
 use crate::adapters::gitconfig::{GitConfig, GitError};
+use crate::core::policy::Matcher;
 
 pub const DEFAULT_FULCIO_URL: &str = "https://fulcio.sigstore.dev";
 pub const DEFAULT_REKOR_URL: &str = "https://rekor.sigstore.dev";
@@ -120,6 +121,14 @@ pub struct Settings {
     pub log_path: Option<PathBuf>,
     /// How long one request to Fulcio, Rekor or the OIDC issuer may take in all.
     pub http_timeout: std::time::Duration,
+    /// Verification policy: who must have signed (`signet.verify.identity` or
+    /// `signet.verify.identityRegexp`); `None` is the committer-email default.
+    pub verify_identity: Option<Matcher>,
+    /// The OIDC issuer the certificate must carry (`signet.verify.issuer` or
+    /// `signet.verify.issuerRegexp`); `None` accepts any issuer the trusted root's CAs certify.
+    pub verify_issuer: Option<Matcher>,
+    /// Look up the log entry of signatures that embed none in `rekor_url` (gitsign online mode).
+    pub verify_online: bool,
 }
 
 impl Default for Settings {
@@ -139,6 +148,9 @@ impl Default for Settings {
             match_committer: false,
             log_path: None,
             http_timeout: DEFAULT_HTTP_TIMEOUT,
+            verify_identity: None,
+            verify_issuer: None,
+            verify_online: false,
         }
     }
 }
@@ -212,7 +224,14 @@ const REKOR_MODE: Key = key(
     true,
     Some("GITSIGN_REKOR_MODE"),
 );
-const TRUSTED_ROOT: Key = key("trustedRoot", "SIGNET_TRUSTED_ROOT", false, None);
+/// `SIGSTORE_ROOT_FILE` is read last (sigstore clients' variable); it must name a
+/// trusted_root.json, not gitsign's PEM bundle.
+const TRUSTED_ROOT: Key = key(
+    "trustedRoot",
+    "SIGNET_TRUSTED_ROOT",
+    false,
+    Some("SIGSTORE_ROOT_FILE"),
+);
 const URL_OPENER: Key = key(
     "urlOpener",
     "SIGNET_URL_OPENER",
@@ -222,9 +241,24 @@ const URL_OPENER: Key = key(
 const MATCH_COMMITTER: Key = key("matchCommitter", "SIGNET_MATCH_COMMITTER", true, None);
 const LOG_PATH: Key = key("logPath", "SIGNET_LOG", true, Some("GITSIGN_LOG"));
 const HTTP_TIMEOUT: Key = key("httpTimeout", "SIGNET_HTTP_TIMEOUT", false, None);
+const VERIFY_IDENTITY: Key = key("verify.identity", "SIGNET_VERIFY_IDENTITY", false, None);
+const VERIFY_IDENTITY_REGEXP: Key = key(
+    "verify.identityRegexp",
+    "SIGNET_VERIFY_IDENTITY_REGEXP",
+    false,
+    None,
+);
+const VERIFY_ISSUER: Key = key("verify.issuer", "SIGNET_VERIFY_ISSUER", false, None);
+const VERIFY_ISSUER_REGEXP: Key = key(
+    "verify.issuerRegexp",
+    "SIGNET_VERIFY_ISSUER_REGEXP",
+    false,
+    None,
+);
+const VERIFY_ONLINE: Key = key("verify.online", "SIGNET_VERIFY_ONLINE", false, None);
 
 /// Every key signet reads, in documentation order.
-const KEYS: [&Key; 14] = [
+const KEYS: [&Key; 19] = [
     &FULCIO,
     &REKOR,
     &ISSUER,
@@ -239,6 +273,11 @@ const KEYS: [&Key; 14] = [
     &MATCH_COMMITTER,
     &LOG_PATH,
     &HTTP_TIMEOUT,
+    &VERIFY_IDENTITY,
+    &VERIFY_IDENTITY_REGEXP,
+    &VERIFY_ISSUER,
+    &VERIFY_ISSUER_REGEXP,
+    &VERIFY_ONLINE,
 ];
 
 /// Every environment variable [`resolve`] reads (for callers that check the process environment
@@ -481,7 +520,44 @@ pub fn resolve(
         http_timeout: get(&HTTP_TIMEOUT).map_or(Ok(d.http_timeout), |f| {
             parsed(&f, parse_timeout, "use a whole number of seconds from 1 to 600")
         })?,
+        verify_identity: matcher(
+            get(&VERIFY_IDENTITY),
+            get(&VERIFY_IDENTITY_REGEXP),
+            "identity",
+        )?,
+        verify_issuer: matcher(get(&VERIFY_ISSUER), get(&VERIFY_ISSUER_REGEXP), "issuer")?,
+        verify_online: get(&VERIFY_ONLINE).map_or(Ok(d.verify_online), |f| {
+            parsed(&f, parse_bool, "use true or false")
+        })?,
     })
+}
+
+/// A policy value: exact or regular expression, not both.
+fn matcher(
+    exact: Option<Found>,
+    regexp: Option<Found>,
+    what: &'static str,
+) -> Result<Option<Matcher>, CliError> {
+    match (exact, regexp) {
+        (Some(e), Some(r)) => Err(CliError::usage(
+            format!(
+                "{} and {} are both set; a policy takes an exact {what} or a regular expression",
+                e.source, r.source
+            ),
+            format!("remove one of them; {}", r.source.how_to_change()),
+        )),
+        (Some(e), None) => Matcher::exact(&e.value, what)
+            .map(Some)
+            .map_err(|err| invalid(&e, err, &format!("use the exact {what}"))),
+        (None, Some(r)) => Matcher::regex(&r.value, what).map(Some).map_err(|err| {
+            invalid(
+                &r,
+                err,
+                "use a regular expression (RE2 syntax) that matches the whole value",
+            )
+        }),
+        (None, None) => Ok(None),
+    }
 }
 
 /// A warning for each `signet.*` name (as git prints them, lowercased) that is not a setting,

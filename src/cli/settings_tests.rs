@@ -429,11 +429,62 @@ fn every_key_has_a_distinct_env_name() {
     sorted.sort_unstable();
     sorted.dedup();
     assert_eq!(sorted.len(), names.len());
+    assert!(names.iter().all(|n| n.starts_with("SIGNET_")
+        || n.starts_with("GITSIGN_")
+        || *n == "SIGSTORE_ROOT_FILE"));
+}
+
+#[test]
+fn verification_policy_and_trusted_root_sources() {
+    use crate::core::policy::Matcher;
+    let git = |pairs: &'static [(&'static str, &'static str)]| {
+        move |k: &str| {
+            pairs
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(k))
+                .map(|(_, v)| v.to_string())
+        }
+    };
+    let no_env = |_: &str| None;
+    let s = resolve(
+        &git(&[
+            ("signet.verify.identity", "a@x.dev"),
+            ("signet.verify.issuerRegexp", "https://(a|b)\\.dev"),
+            ("signet.verify.online", "true"),
+        ]),
+        &no_env,
+    )
+    .unwrap();
+    assert_eq!(s.verify_identity, Some(Matcher::Exact("a@x.dev".into())));
+    assert!(s.verify_issuer.as_ref().unwrap().matches("https://b.dev"));
+    assert!(!s.verify_issuer.as_ref().unwrap().matches("https://c.dev"));
+    assert!(s.verify_online);
+
+    // Exact and regex for the same part is a configuration error, as is a bad regex.
+    let e = resolve(
+        &git(&[
+            ("signet.verify.identity", "a@x.dev"),
+            ("signet.verify.identityRegexp", ".*"),
+        ]),
+        &no_env,
+    )
+    .unwrap_err();
+    assert!(e.message.contains("both set"), "{}", e.message);
+    let e = resolve(&git(&[("signet.verify.issuerRegexp", "(")]), &no_env).unwrap_err();
     assert!(
-        names
-            .iter()
-            .all(|n| n.starts_with("SIGNET_") || n.starts_with("GITSIGN_"))
+        e.message.contains("signet.verify.issuerRegexp"),
+        "{}",
+        e.message
     );
+    let e = resolve(&git(&[("signet.verify.online", "maybe")]), &no_env).unwrap_err();
+    assert!(e.message.contains("signet.verify.online"), "{}", e.message);
+
+    // SIGSTORE_ROOT_FILE is the last resort for the trusted root.
+    let env = |k: &str| (k == "SIGSTORE_ROOT_FILE").then(|| "/r/sigstore.json".to_string());
+    let s = resolve(&git(&[]), &env).unwrap();
+    assert_eq!(s.trusted_root, Some(PathBuf::from("/r/sigstore.json")));
+    let s = resolve(&git(&[("signet.trustedRoot", "/r/signet.json")]), &env).unwrap();
+    assert_eq!(s.trusted_root, Some(PathBuf::from("/r/signet.json")));
 }
 
 #[test]

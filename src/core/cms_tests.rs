@@ -11,28 +11,10 @@ use crate::core::testworld::{T0, World};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures/gitsign");
 
-/// Split a signed commit into (payload, armored signature) the way git does: the `gpgsig`
-/// header and its continuation lines come out, one leading space stripped from each.
+/// Split a signed commit into (payload, armored signature) the way git does.
 pub(crate) fn split_commit(object: &[u8]) -> (Vec<u8>, Vec<u8>) {
-    let header_end = object
-        .windows(2)
-        .position(|w| w == b"\n\n")
-        .map_or(object.len(), |p| p + 1);
-    let (mut payload, mut sig) = (Vec::new(), Vec::new());
-    let mut in_sig = false;
-    for line in object[..header_end].split_inclusive(|&b| b == b'\n') {
-        if let Some(rest) = line.strip_prefix(b"gpgsig ") {
-            in_sig = true;
-            sig.extend_from_slice(rest);
-        } else if in_sig && line.starts_with(b" ") {
-            sig.extend_from_slice(&line[1..]);
-        } else {
-            in_sig = false;
-            payload.extend_from_slice(line);
-        }
-    }
-    payload.extend_from_slice(&object[header_end..]);
-    (payload, sig)
+    let s = crate::core::signed_object::split(gitobject::ObjectKind::Commit, object).unwrap();
+    (s.payload, s.signature)
 }
 
 pub(crate) fn fixture(name: &str) -> Vec<u8> {

@@ -230,6 +230,72 @@ pub fn sig_created(detached: bool, hash_algo: u8, unix: i64, fingerprint_hex: &s
     format!("[GNUPG:] SIG_CREATED {kind} 19 {hash_algo} 00 {unix} {fingerprint_hex}\n")
 }
 
+/// `[GNUPG:] NEWSIG`: first on verification, so the verdict line follows a newline (git only
+/// accepts `GOODSIG` after `\n`).
+pub fn newsig() -> String {
+    "[GNUPG:] NEWSIG\n".into()
+}
+
+/// A user id or reason for a status line: `%`, control characters and non-ASCII bytes are
+/// `%XX`-escaped as gpgsm does, so nothing from a certificate can end the line or forge another.
+pub fn escape_field(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b == b'%' || b.is_ascii_control() || !b.is_ascii() {
+            out.push_str(&format!("%{b:02X}"));
+        } else {
+            out.push(char::from(b));
+        }
+    }
+    out
+}
+
+/// `[GNUPG:] GOODSIG <fingerprint> <identity>`: the signature, its log evidence and its chain
+/// verified (git `%G?` = `G`, or `U` unless the trust line says FULLY or better).
+pub fn goodsig(fingerprint: &str, identity: &str) -> String {
+    format!(
+        "[GNUPG:] GOODSIG {fingerprint} {}\n",
+        escape_field(identity)
+    )
+}
+
+/// `[GNUPG:] BADSIG <fingerprint> <identity>`: the signature does not match the content or key
+/// (`%G?` = `B`).
+pub fn badsig(fingerprint: &str, identity: &str) -> String {
+    format!("[GNUPG:] BADSIG {fingerprint} {}\n", escape_field(identity))
+}
+
+/// gpg's ERRSIG return codes: 4 unsupported algorithm, 9 no certificate, 1 anything else.
+pub const ERRSIG_GENERAL: u32 = 1;
+pub const ERRSIG_UNSUPPORTED_ALGORITHM: u32 = 4;
+pub const ERRSIG_NO_CERTIFICATE: u32 = 9;
+
+/// `[GNUPG:] ERRSIG <keyid> 19 8 00 <time> <rc> <fingerprint>`: the signature cannot be checked
+/// (`%G?` = `E`). Unknown key ids and fingerprints are written as gpg does (zeros, `-`).
+pub fn errsig(fingerprint: Option<&str>, time: Option<i64>, rc: u32) -> String {
+    format!(
+        "[GNUPG:] ERRSIG {} 19 8 00 {} {rc} {}\n",
+        fingerprint.unwrap_or("0000000000000000"),
+        time.unwrap_or(0),
+        fingerprint.unwrap_or("-"),
+    )
+}
+
+/// `[GNUPG:] VALIDSIG <fpr> <YYYY-MM-DD> <time> <cert expiry> 0 0 19 8 00 <fpr>`, with the
+/// log's integrated time (the verified signing time). The tenth field, the "primary key"
+/// fingerprint, repeats the certificate fingerprint so `%GP` is not empty.
+pub fn validsig(fingerprint: &str, at: i64, expires: i64) -> String {
+    let date = time::OffsetDateTime::from_unix_timestamp(at)
+        .map(|t| format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day()))
+        .unwrap_or_else(|_| "1970-01-01".into());
+    format!("[GNUPG:] VALIDSIG {fingerprint} {date} {at} {expires} 0 0 19 8 00 {fingerprint}\n")
+}
+
+/// `[GNUPG:] TRUST_<level> 0 shell`, as gpgsm writes it.
+pub fn trust(level: super::policy::Trust) -> String {
+    format!("[GNUPG:] TRUST_{} 0 shell\n", level.as_str())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,11 +9,14 @@ pub mod cms;
 mod conformance_tests;
 pub mod fulcio;
 pub mod gitobject;
+pub mod gitsig;
 pub mod gpg;
 pub mod keys;
 pub mod merkle;
+pub mod policy;
 pub mod rekor;
 pub mod sct;
+pub mod signed_object;
 pub mod signing;
 #[cfg(test)]
 pub(crate) mod testworld;

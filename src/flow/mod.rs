@@ -5,6 +5,7 @@
 pub mod sign;
 pub mod sign_commit;
 pub mod verify;
+pub mod verify_commit;
 
 use crate::core::rekor::{HashedRekord, TlogEntry};
 use crate::core::time::UnixTime;
@@ -47,6 +48,18 @@ pub trait CertIssuer {
 pub trait TransparencyLog {
     /// Submit a hashedrekord entry; returns the log's entry with its evidence, unverified.
     fn submit(&self, entry: &HashedRekord) -> impl Future<Output = Result<TlogEntry, PortError>>;
+}
+
+/// Finds log entries for a certificate (Rekor v1 search index). Used only for gitsign online-mode
+/// signatures, which embed no entry.
+pub trait LogSearch {
+    /// Every entry the log's index lists for this leaf certificate (PEM), fetched and checked to
+    /// be named by its UUID (the body's RFC 6962 leaf hash). Not otherwise verified: the caller
+    /// filters and verifies.
+    fn entries_for_certificate(
+        &self,
+        cert_pem: &str,
+    ) -> impl Future<Output = Result<Vec<TlogEntry>, PortError>>;
 }
 
 /// The current time, for the few checks that are about "now" (a fresh certificate).
