@@ -79,9 +79,25 @@ git -C "$repo" cat-file commit HEAD | grep -q '^gpgsig -----BEGIN SIGNED MESSAGE
   || { say "demo: FAILED: the commit carries no signature"; exit 1; }
 say "demo: signed commit $(git -C "$repo" rev-parse --short HEAD): $(git -C "$repo" log -1 --format=%s)"
 
+# Verify it offline, as git and as signet: the embedded log proof, the chain and SCT at the
+# log's time, and the identity (the default policy: the certificate email is the committer's).
+say "demo: git verify-commit (signet checks the signature, log proof, chain and identity offline)"
+git -C "$repo" verify-commit HEAD 2>"$work/verify.log" \
+  || { cat "$work/verify.log" >&2; say "demo: FAILED: git verify-commit rejected the commit"; exit 1; }
+sed 's/^/    /' "$work/verify.log" >&2
+grade=$(git -C "$repo" log -1 --format='%G? %GS')
+[ "$grade" = "G alice@example.com" ] || { say "demo: FAILED: %G? %GS is '$grade'"; exit 1; }
+say "demo: git log --format='%G? %GS' shows: $grade"
+(cd "$repo" && "$bindir/signet" verify --certificate-identity alice@example.com \
+  --certificate-oidc-issuer "$SIGNET_OIDC_ISSUER" HEAD) >&2
+if (cd "$repo" && "$bindir/signet" verify --certificate-identity mallory@example.com HEAD) \
+     >"$work/policy.log" 2>&1; then
+  say "demo: FAILED: the commit verified for the wrong identity"; exit 1
+fi
+say "demo: the wrong identity is refused: $(grep -m1 'FAILED' "$work/policy.log" || true)"
+
 # Check it independently: openssl verifies the CMS signature over the commit payload against
-# the stack's Fulcio chain. (signet's own offline verification of commits, with the log
-# proof, is `git verify-commit` once verification lands.)
+# the stack's Fulcio chain (no signet code involved).
 if command -v openssl >/dev/null 2>&1; then
   python3 - "$repo" "$SIGNET_TRUSTED_ROOT" "$work" <<'PY'
 import base64, json, subprocess, sys
@@ -125,4 +141,4 @@ if "$bindir/signet" verify-bundle --bundle "$work/demo.sigstore.json" \
   say "demo: FAILED: a tampered file verified"; exit 1
 fi
 say "demo: a tampered copy is rejected: $(grep -m1 'error' "$work/tampered.log" || true)"
-say "demo: OK: a signed commit and a signed file by alice@example.com, each recorded in the local transparency log"
+say "demo: OK: a signed and verified commit and a signed file by alice@example.com, each recorded in the local transparency log"

@@ -82,38 +82,31 @@ impl HttpClient {
         url: &str,
         body: &impl Serialize,
     ) -> Result<Response, PortError> {
-        let transport = |e: reqwest::Error| PortError::Transport {
-            service,
-            url: url.to_owned(),
-            detail: describe(&e),
-        };
-        let mut resp = self
-            .inner
-            .post(url)
-            .header(reqwest::header::ACCEPT, "application/json")
-            .json(body)
-            .send()
+        self.send(service, url, self.inner.post(url).json(body))
             .await
-            .map_err(transport)?;
-        let status = resp.status().as_u16();
-        let body = read_body(&mut resp, service, url).await?;
-        Ok(Response { status, body })
     }
 
     /// GET `url` and read the whole response (bounded by `MAX_RESPONSE_BYTES`).
     pub async fn get(&self, service: &'static str, url: &str) -> Result<Response, PortError> {
-        let transport = |e: reqwest::Error| PortError::Transport {
-            service,
-            url: url.to_owned(),
-            detail: describe(&e),
-        };
-        let mut resp = self
-            .inner
-            .get(url)
+        self.send(service, url, self.inner.get(url)).await
+    }
+
+    /// Send a JSON API request and read the whole response.
+    async fn send(
+        &self,
+        service: &'static str,
+        url: &str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<Response, PortError> {
+        let mut resp = request
             .header(reqwest::header::ACCEPT, "application/json")
             .send()
             .await
-            .map_err(transport)?;
+            .map_err(|e| PortError::Transport {
+                service,
+                url: url.to_owned(),
+                detail: describe(&e),
+            })?;
         let status = resp.status().as_u16();
         let body = read_body(&mut resp, service, url).await?;
         Ok(Response { status, body })

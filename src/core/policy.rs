@@ -129,11 +129,18 @@ pub enum Violation {
     },
     #[error("the {role} email cannot be read from the object: {problem}")]
     NoSignerEmail { role: &'static str, problem: String },
-    #[error("certificate OIDC issuer {presented:?} does not match {expected}")]
+    #[error("certificate OIDC issuer {} does not match {expected}", quoted(presented.as_deref()))]
     Issuer {
         expected: String,
         presented: Option<String>,
     },
+}
+
+fn quoted(value: Option<&str>) -> String {
+    value.map_or_else(
+        || "(none in the certificate)".to_owned(),
+        |v| format!("{v:?}"),
+    )
 }
 
 /// The policy's verdict on a verified signature.
@@ -258,6 +265,10 @@ mod tests {
         let v = evaluate(&p, "a@x.dev", Some("https://evil"), &email("a@x.dev"));
         assert_eq!(v.trust, Trust::Never);
         assert!(matches!(v.violations[0], Violation::Issuer { .. }));
+        assert_eq!(
+            v.violations[0].to_string(),
+            "certificate OIDC issuer \"https://evil\" does not match \"https://accounts.google.com\""
+        );
         assert_eq!(
             evaluate(&p, "a@x.dev", None, &email("a@x.dev")).trust,
             Trust::Never

@@ -10,3 +10,5 @@ mod gpg_compat;
 mod harness;
 mod interop;
 mod login;
+mod verify;
+mod verify_gpg;
