@@ -9,6 +9,7 @@ use std::process::{Command, Output, Stdio};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use sha2::{Digest, Sha256};
+use signet::core::gitobject::ObjectKind;
 use signet::core::{asn1, cms, tle};
 
 use crate::harness::{Stack, show};
@@ -100,40 +101,20 @@ impl Repo {
     }
 }
 
-/// Split a signed commit object into (payload, armored signature) as git does.
+/// Split a signed commit object into (payload, armored signature) as git does (signet's own
+/// splitter; `tests/vectors/verify/` pins it to git's behaviour).
 pub fn split_commit(object: &[u8]) -> (Vec<u8>, Vec<u8>) {
-    let header_end = object
-        .windows(2)
-        .position(|w| w == b"\n\n")
-        .map_or(object.len(), |p| p + 1);
-    let (mut payload, mut sig) = (Vec::new(), Vec::new());
-    let mut in_sig = false;
-    for line in object[..header_end].split_inclusive(|&b| b == b'\n') {
-        if let Some(rest) = line
-            .strip_prefix(b"gpgsig ")
-            .or_else(|| line.strip_prefix(b"gpgsig-sha256 "))
-        {
-            in_sig = true;
-            sig.extend_from_slice(rest);
-        } else if in_sig && line.starts_with(b" ") {
-            sig.extend_from_slice(&line[1..]);
-        } else {
-            in_sig = false;
-            payload.extend_from_slice(line);
-        }
-    }
-    payload.extend_from_slice(&object[header_end..]);
-    (payload, sig)
+    split(ObjectKind::Commit, object)
 }
 
 /// Split a signed tag object: the signature is the trailing armor.
 fn split_tag(object: &[u8]) -> (Vec<u8>, Vec<u8>) {
-    let marker = b"-----BEGIN SIGNED MESSAGE-----";
-    let at = object
-        .windows(marker.len())
-        .rposition(|w| w == marker)
-        .expect("tag has a signature");
-    (object[..at].to_vec(), object[at..].to_vec())
+    split(ObjectKind::Tag, object)
+}
+
+fn split(kind: ObjectKind, object: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    let s = signet::core::signed_object::split(kind, object).expect("a signed object");
+    (s.payload, s.signature)
 }
 
 /// The stack's CA chain (intermediate, root) as PEM, from its trusted root.

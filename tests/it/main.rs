@@ -10,5 +10,6 @@ mod gpg_compat;
 mod harness;
 mod interop;
 mod login;
+mod vectors;
 mod verify;
 mod verify_gpg;
