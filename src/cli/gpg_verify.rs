@@ -157,7 +157,9 @@ fn verify_inner(req: &VerifyRequest, status: &mut StatusSink) -> Result<(), CliE
                 }
             };
             if let Some(identity) = identity {
-                output::info(format_args!("the signature claims to be from {identity}"));
+                output::info(format_args!(
+                    "the signature names the certificate of {identity} (not verified)"
+                ));
             }
             Err(CliError {
                 kind: Kind::Verification,

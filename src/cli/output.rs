@@ -4,17 +4,40 @@
 
 use std::fmt::Display;
 
+/// One line for a terminal: every control character (newline, carriage return, escape, C1
+/// controls, ...) is shown escaped. Messages quote certificates and log entries an attacker
+/// may have made; escaping here means no such value can end a line, overwrite one, or send
+/// terminal escape sequences through `git log --show-signature`.
+pub fn one_line(message: impl Display) -> String {
+    let text = message.to_string();
+    if !text.chars().any(char::is_control) {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// A progress or result line for humans.
 pub fn info(message: impl Display) {
+    let message = one_line(message);
     eprintln!("signet: {message}");
     log_line(format_args!("signet: {message}"));
 }
 
 /// An error with a hint saying what to do.
 pub fn error(message: impl Display, hint: Option<&str>) {
+    let message = one_line(message);
     eprintln!("signet: error: {message}");
     log_line(format_args!("signet: error: {message}"));
     if let Some(hint) = hint {
+        let hint = one_line(hint);
         eprintln!("hint: {hint}");
         log_line(format_args!("hint: {hint}"));
     }
@@ -22,6 +45,7 @@ pub fn error(message: impl Display, hint: Option<&str>) {
 
 /// A hint on its own (after results that already said what failed).
 pub fn hint(message: impl Display) {
+    let message = one_line(message);
     eprintln!("hint: {message}");
     log_line(format_args!("hint: {message}"));
 }
@@ -92,13 +116,15 @@ impl StatusSink {
 
 /// A warning for humans: something was ignored or looks wrong, and signet goes on.
 pub fn warning(message: impl Display) {
+    let message = one_line(message);
     eprintln!("signet: warning: {message}");
     log_line(format_args!("signet: warning: {message}"));
 }
 
-/// A result line on stdout, for commands that are not run by git (`signet setup`).
+/// A result line on stdout, for commands that are not run by git (`signet setup`, `signet
+/// verify`); control characters are escaped as in [`one_line`].
 pub fn result_line(message: impl Display) {
-    println!("{message}");
+    println!("{}", one_line(message));
 }
 
 /// The diagnostics file (`signet.logPath`), once set.
@@ -160,4 +186,19 @@ pub fn tty_available() -> bool {
         .write(true)
         .open("/dev/tty")
         .is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_line;
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(one_line("alice@example.com"), "alice@example.com");
+        assert_eq!(one_line("żółw@example.com"), "żółw@example.com");
+        assert_eq!(
+            one_line("a\rGood signature\n\u{1b}[8mb\u{9b}"),
+            "a\\rGood signature\\n\\u{1b}[8mb\\u{9b}"
+        );
+    }
 }

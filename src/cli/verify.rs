@@ -403,10 +403,21 @@ fn outcome_json(o: &Outcome) -> serde_json::Value {
     v
 }
 
+/// An identity without an issuer accepts that identity from any issuer the trusted root's CAs
+/// certify; say so, as cosign requires both.
+fn warn_if_issuer_missing(policy: &Policy) {
+    if let (Some(identity), None) = (&policy.identity, &policy.issuer) {
+        output::warning(format_args!(
+            "no OIDC issuer is required, so {identity} is accepted from any issuer the trusted root's CAs certify; pass --certificate-oidc-issuer (or set signet.verify.issuer)"
+        ));
+    }
+}
+
 /// `signet verify [REV...]`.
 pub fn run_verify(args: VerifyArgs) -> Result<(), CliError> {
     let settings = settings::load()?;
     let verifier = Verifier::new(&settings, Some(&args.trust), Some(&args.policy))?;
+    warn_if_issuer_missing(&verifier.policy);
     let repo = open_repo()?;
     let mut ids: Vec<String> = Vec::new();
     let mut seen = HashSet::new();
@@ -434,6 +445,7 @@ pub fn run_verify(args: VerifyArgs) -> Result<(), CliError> {
 pub fn run_verify_tag(args: VerifyTagArgs) -> Result<(), CliError> {
     let settings = settings::load()?;
     let verifier = Verifier::new(&settings, Some(&args.trust), Some(&args.policy))?;
+    warn_if_issuer_missing(&verifier.policy);
     let repo = open_repo()?;
     let id = repo.tag(&args.tag).map_err(repo_error)?;
     let object = repo.read(&id).map_err(repo_error)?;

@@ -119,6 +119,12 @@ fn encode_time(t: UnixTime) -> Result<Vec<u8>, CmsError> {
 }
 
 fn decode_time(tlv: &Tlv<'_>) -> Result<UnixTime, CmsError> {
+    // Only ASCII digits and a final `Z`: anything else (multi-byte UTF-8 included) is refused
+    // before the text is sliced by position.
+    let digits = tlv.content.strip_suffix(b"Z").unwrap_or(tlv.content);
+    if !digits.iter().all(u8::is_ascii_digit) {
+        return Err(malformed("signing time is not digits ending in Z"));
+    }
     let text = std::str::from_utf8(tlv.content).map_err(malformed)?;
     let (year, rest) = match (tlv.tag, text.len()) {
         (0x17, 13) => {

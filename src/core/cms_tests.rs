@@ -222,3 +222,27 @@ fn structure_negatives() {
     assert_eq!(one.signed_attrs, p.signed_attrs);
     assert!(one.certificates.is_empty());
 }
+
+/// Regression (review finding): a signing time whose text is 13 bytes but not ASCII made the
+/// parser slice inside a multi-byte character and panic.
+#[test]
+fn signing_time_with_non_ascii_text_is_refused_not_a_panic() {
+    for (tag, text) in [
+        (0x17, "€0101000000".as_bytes()),
+        (0x17, "2401010000+0Z".as_bytes()),
+        (0x18, "€€€€€Z".as_bytes()),
+        (0x17, b"\xff\xfe0101000000Z".as_slice()),
+    ] {
+        let tlv_bytes = encode_tlv(tag, text);
+        let (tlv, _) = read_tlv(&tlv_bytes).unwrap();
+        assert!(
+            matches!(decode_time(&tlv), Err(CmsError::Malformed(_))),
+            "{text:?}"
+        );
+    }
+    let ok = encode_tlv(0x17, b"260805141717Z");
+    assert_eq!(
+        decode_time(&read_tlv(&ok).unwrap().0),
+        Ok(UnixTime(1_785_939_437))
+    );
+}

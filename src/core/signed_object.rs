@@ -34,7 +34,7 @@ pub enum SplitError {
     TooLarge { size: usize, limit: usize },
     #[error("the {kind} is not signed")]
     NotSigned { kind: &'static str },
-    #[error("the commit has {count} {header} headers; a signed commit has exactly one")]
+    #[error("the object has {count} {header} headers; a signed object has at most one")]
     DuplicateSignature { header: &'static str, count: usize },
     #[error("the commit's {header} header is malformed: {problem}")]
     MalformedHeader {
@@ -61,11 +61,17 @@ fn header_end(object: &[u8]) -> Option<usize> {
     object.windows(2).position(|w| w == b"\n\n").map(|p| p + 1)
 }
 
-/// Whether a header line names a signature header of any hash algorithm (`gpgsig`,
-/// `gpgsig-sha256`, ...): git drops all of them from the payload.
-fn is_signature_header(line: &[u8]) -> bool {
+/// Commits: a header whose name starts with `gpgsig` (`gpgsig`, `gpgsig-sha256`, and any other
+/// such name) is a signature header; git drops all of them from the payload.
+fn is_commit_signature_header(line: &[u8]) -> bool {
     let name_end = line.iter().position(|&b| b == b' ').unwrap_or(line.len());
     line[..name_end].starts_with(b"gpgsig")
+}
+
+/// Tags: git's `remove_signature` drops only headers named exactly `gpgsig` or `gpgsig-sha256`
+/// (compat signatures); any other `gpgsig…` header stays in the payload.
+fn is_tag_signature_header(line: &[u8]) -> bool {
+    line.starts_with(b"gpgsig ") || line.starts_with(b"gpgsig-sha256 ")
 }
 
 /// Split `object` (a commit or tag as stored, without the `<type> <len>\0` header) into payload
@@ -83,31 +89,43 @@ pub fn split(kind: ObjectKind, object: &[u8]) -> Result<SignedObject, SplitError
     }
 }
 
-/// Remove every `gpgsig*` header (with its continuation lines) from the header block, keeping
-/// everything else verbatim. Returns the payload and, for `wanted`, the de-indented signature of
-/// each occurrence.
-fn strip_signature_headers(object: &[u8], wanted: &[u8]) -> (Vec<u8>, Vec<Vec<u8>>) {
+/// A signature header taken out of the payload: its name and (for the wanted name) its
+/// de-indented value.
+type RemovedHeader = (Vec<u8>, Vec<u8>);
+
+/// Remove every signature header (`is_signature` decides which; with its continuation lines)
+/// from the header block, keeping everything else verbatim. Returns the payload and, for each
+/// removed header, its name and de-indented value; only `wanted` values are kept whole.
+fn strip_signature_headers(
+    object: &[u8],
+    wanted: &[u8],
+    is_signature: fn(&[u8]) -> bool,
+) -> (Vec<u8>, Vec<RemovedHeader>) {
     let end = header_end(object).unwrap_or(object.len());
     let mut payload = Vec::with_capacity(object.len());
-    let mut found: Vec<Vec<u8>> = Vec::new();
+    let mut found: Vec<RemovedHeader> = Vec::new();
     // Inside a signature header: Some(true) if it is the wanted one, Some(false) if dropped.
     let mut in_sig: Option<bool> = None;
     for line in object[..end].split_inclusive(|&b| b == b'\n') {
         if let Some(rest) = line.strip_prefix(b" ")
             && let Some(keep) = in_sig
         {
-            if keep && let Some(sig) = found.last_mut() {
+            if keep && let Some((_, sig)) = found.last_mut() {
                 sig.extend_from_slice(rest);
             }
             continue;
         }
         in_sig = None;
-        if is_signature_header(line) {
-            let wanted_here =
-                line.len() > wanted.len() && line.starts_with(wanted) && line[wanted.len()] == b' ';
-            if wanted_here {
-                found.push(line[wanted.len() + 1..].to_vec());
-            }
+        if is_signature(line) {
+            let name_end = line.iter().position(|&b| b == b' ').unwrap_or(line.len());
+            let name = &line[..name_end];
+            let wanted_here = name == wanted;
+            let value = if wanted_here {
+                line.get(name_end + 1..).unwrap_or_default().to_vec()
+            } else {
+                Vec::new()
+            };
+            found.push((name.to_vec(), value));
             in_sig = Some(wanted_here);
             continue;
         }
@@ -137,7 +155,13 @@ fn split_commit(object: &[u8]) -> Result<SignedObject, SplitError> {
             problem: "the header block is not terminated by an empty line",
         });
     }
-    let (payload, mut sigs) = strip_signature_headers(object, header.as_bytes());
+    let (payload, removed) =
+        strip_signature_headers(object, header.as_bytes(), is_commit_signature_header);
+    let mut sigs: Vec<Vec<u8>> = removed
+        .into_iter()
+        .filter(|(name, _)| name == header.as_bytes())
+        .map(|(_, value)| value)
+        .collect();
     match sigs.len() {
         0 => Err(SplitError::NotSigned { kind: "commit" }),
         1 => {
@@ -182,7 +206,22 @@ fn split_tag(object: &[u8]) -> Result<SignedObject, SplitError> {
             "the signature starts inside the tag headers",
         ));
     }
-    let (payload, _) = strip_signature_headers(&object[..start], b"gpgsig");
+    let (payload, removed) =
+        strip_signature_headers(&object[..start], b"gpgsig", is_tag_signature_header);
+    for name in ["gpgsig", "gpgsig-sha256"] {
+        let count = removed.iter().filter(|(n, _)| n == name.as_bytes()).count();
+        if count > 1 {
+            // git itself keeps one of them in the payload and drops the other: ambiguous.
+            return Err(SplitError::DuplicateSignature {
+                header: if name == "gpgsig" {
+                    "gpgsig"
+                } else {
+                    "gpgsig-sha256"
+                },
+                count,
+            });
+        }
+    }
     Ok(SignedObject {
         kind: ObjectKind::Tag,
         payload,
@@ -340,6 +379,36 @@ tagger T Agger <tagger@example.com> 1780416001 +0000\n\nrelease\n";
                 String::from_utf8_lossy(&object[..object.len().min(200)])
             );
         }
+    }
+
+    #[test]
+    fn tag_signature_headers_follow_git() {
+        // Observed with git 2.47 (a fake gpg.x509.program recording its stdin): a tag's payload
+        // loses only `gpgsig` and `gpgsig-sha256` headers; other `gpgsig…` names stay.
+        let with_header = |header: &str| {
+            let tag =
+                String::from_utf8_lossy(TAG).replacen("+0000\n", &format!("+0000\n{header}"), 1);
+            with_signature(tag.as_bytes(), SIG).unwrap().1
+        };
+        for kept in ["gpgsig-x foo\n", "gpgsigfoo bar\n"] {
+            let s = split(ObjectKind::Tag, &with_header(kept)).unwrap();
+            assert!(
+                s.payload.windows(kept.len()).any(|w| w == kept.as_bytes()),
+                "{kept:?} must stay in the payload"
+            );
+        }
+        for dropped in ["gpgsig foo\n cont\n", "gpgsig-sha256 foo\n cont\n"] {
+            let s = split(ObjectKind::Tag, &with_header(dropped)).unwrap();
+            assert_eq!(s.payload, TAG, "{dropped:?}");
+            assert_eq!(s.signature, SIG);
+        }
+        assert_eq!(
+            split(ObjectKind::Tag, &with_header("gpgsig a\ngpgsig b\n")),
+            Err(SplitError::DuplicateSignature {
+                header: "gpgsig",
+                count: 2
+            })
+        );
     }
 
     #[test]

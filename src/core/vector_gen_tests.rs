@@ -535,6 +535,21 @@ fn world_vectors(a: &World) -> Vec<Vector> {
             &armor(&der_of(&tag, Some(&tag.entry))),
         ),
     ));
+    // git's remove_signature drops only `gpgsig`/`gpgsig-sha256` headers from a tag: any other
+    // `gpgsig…` header is signed content (the review finding behind this vector).
+    out.push(v(
+        "tag-extra-gpgsig-header",
+        "# A good tag with a header named gpgsig-x added: git keeps it in the payload, so the\n# signature no longer covers the tag (signet once dropped it and said verified).",
+        "content-mismatch",
+        A,
+        Tag,
+        object(
+            &String::from_utf8_lossy(TAG)
+                .replacen("+0000\n", "+0000\ngpgsig-x injected\n", 1)
+                .into_bytes(),
+            &armor(&der_of(&tag, Some(&tag.entry))),
+        ),
+    ));
     let forged = cms::build_signed_data(
         &m.leaf_der,
         &m.signed_attrs,
