@@ -254,7 +254,7 @@ pub fn verify_entry(
         ));
     }
     let log = root
-        .tlog(&entry.log_id)
+        .tlog(&entry.log_id, UnixTime(entry.integrated_time))
         .ok_or_else(|| TlogError::UnknownLog {
             log_id: hex::encode(&entry.log_id),
         })?;

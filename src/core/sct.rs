@@ -189,8 +189,9 @@ fn verify_one(
     precert: &[u8],
     root: &TrustedRoot,
 ) -> Result<(), SctError> {
+    let at = UnixTime(i64::try_from(sct.timestamp_ms / 1000).unwrap_or(i64::MAX));
     let log = root
-        .ctlog(&sct.log_id)
+        .ctlog(&sct.log_id, at)
         .ok_or_else(|| SctError::UnknownLog {
             log_id: hex::encode(sct.log_id),
         })?;
@@ -200,7 +201,6 @@ fn verify_one(
             sig: sct.sig_alg,
         });
     }
-    let at = UnixTime(i64::try_from(sct.timestamp_ms / 1000).unwrap_or(i64::MAX));
     if !log.valid_for.contains(at) {
         return Err(SctError::LogKeyNotValidAt {
             log: log.base_url.clone(),

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use x509_cert::Certificate;
 
 use super::keys::{KeyError, PublicKey};
-use super::time::{Instant, ValidFor};
+use super::time::{Instant, UnixTime, ValidFor};
 
 /// Media types a trusted root may carry.
 pub const TRUSTED_ROOT_MEDIA_TYPES: [&str; 3] = [
@@ -140,15 +140,23 @@ impl TrustedRoot {
         })
     }
 
-    /// The transparency log whose `logId.keyId` equals `log_id`.
-    pub fn tlog(&self, log_id: &[u8]) -> Option<&LogKey> {
-        self.tlogs.iter().find(|l| l.log_id == log_id)
+    /// The transparency log whose `logId.keyId` equals `log_id`, preferring the entry whose
+    /// `validFor` contains `at` when a root lists one key several times with different windows
+    /// (otherwise the first, which the caller then finds not valid at `at`).
+    pub fn tlog(&self, log_id: &[u8], at: UnixTime) -> Option<&LogKey> {
+        key_at(&self.tlogs, log_id, at)
     }
 
-    /// The CT log whose `logId.keyId` equals `log_id`.
-    pub fn ctlog(&self, log_id: &[u8]) -> Option<&LogKey> {
-        self.ctlogs.iter().find(|l| l.log_id == log_id)
+    /// The CT log whose `logId.keyId` equals `log_id`, chosen as [`Self::tlog`] does.
+    pub fn ctlog(&self, log_id: &[u8], at: UnixTime) -> Option<&LogKey> {
+        key_at(&self.ctlogs, log_id, at)
     }
+}
+
+fn key_at<'a>(logs: &'a [LogKey], log_id: &[u8], at: UnixTime) -> Option<&'a LogKey> {
+    let mut matching = logs.iter().filter(|l| l.log_id == log_id);
+    let first = matching.clone().next()?;
+    Some(matching.find(|l| l.valid_for.contains(at)).unwrap_or(first))
 }
 
 #[derive(Deserialize)]
@@ -329,7 +337,6 @@ impl RawCa {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::core::time::UnixTime;
 
     pub(crate) const PRODUCTION: &[u8] = include_bytes!(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -343,21 +350,44 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_key_listed_twice_is_chosen_by_its_validity_window() {
+        // One Rekor key, listed for 2021-2022 and again from 2024 (a re-listed key).
+        let bytes = edit(|v| {
+            let mut first = v["tlogs"][0].clone();
+            first["publicKey"]["validFor"] =
+                serde_json::json!({"start": "2021-01-01T00:00:00Z", "end": "2022-12-31T23:59:59Z"});
+            let mut second = v["tlogs"][0].clone();
+            second["publicKey"]["validFor"] = serde_json::json!({"start": "2024-01-01T00:00:00Z"});
+            v["tlogs"] = serde_json::json!([first, second]);
+        });
+        let root = TrustedRoot::from_json(&bytes).unwrap();
+        let id = root.tlogs[0].log_id.clone();
+        let in_2022 = UnixTime(1_650_000_000);
+        let in_2025 = UnixTime(1_740_000_000);
+        let in_2023 = UnixTime(1_690_000_000);
+        assert!(root.tlog(&id, in_2022).unwrap().valid_for.contains(in_2022));
+        assert!(root.tlog(&id, in_2025).unwrap().valid_for.contains(in_2025));
+        // Neither window: the first is returned, and its window does not contain the time.
+        assert!(!root.tlog(&id, in_2023).unwrap().valid_for.contains(in_2023));
+    }
+
+    #[test]
     fn production_root_parses_and_looks_up_by_log_id() {
         let root = TrustedRoot::from_json(PRODUCTION).unwrap();
         assert_eq!(root.certificate_authorities.len(), 2);
         let id = B64
             .decode("wNI9atQGlz+VWfO6LRygH4QUfY/8W4RFwiT5i5WRgB0=")
             .unwrap();
-        let rekor = root.tlog(&id).unwrap();
+        let now = UnixTime(1_790_000_000);
+        let rekor = root.tlog(&id, now).unwrap();
         assert_eq!(rekor.base_url, "https://rekor.sigstore.dev");
         assert!(rekor.public_key().is_ok());
         assert_eq!(crate::core::keys::sha256(&rekor.spki_der).to_vec(), id);
-        assert!(root.tlog(&[0u8; 32]).is_none());
+        assert!(root.tlog(&[0u8; 32], now).is_none());
         let ct = B64
             .decode("3T0wasbHETJjGR4cmWc3AqJKXrjePK3/h4pygC8p7o4=")
             .unwrap();
-        assert!(root.ctlog(&ct).is_some());
+        assert!(root.ctlog(&ct, now).is_some());
         // The Ed25519 Rekor v2 key loads but is reported unsupported when used.
         let v2 = root
             .tlogs
