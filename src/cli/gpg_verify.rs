@@ -79,28 +79,40 @@ pub fn verify(req: &VerifyRequest) -> Result<(), CliError> {
         )
     })?;
     status.write_line(&gpg::newsig()).map_err(status_error)?;
-    match verify_inner(req, &mut status) {
-        Err(e) if e.kind == Kind::Usage => {
+    let (signature, payload, verifier) = match prepare(req) {
+        Ok(ready) => ready,
+        Err(e) => {
             // Nothing was checked (unreadable input, bad configuration): git shows %G? = E.
             status
                 .write_line(&gpg::errsig(None, None, gpg::ERRSIG_GENERAL))
                 .map_err(status_error)?;
-            Err(e)
+            return Err(e);
         }
-        other => other,
-    }
+    };
+    answer(&signature, &payload, &verifier, &mut status)
 }
 
-fn verify_inner(req: &VerifyRequest, status: &mut StatusSink) -> Result<(), CliError> {
+/// Everything verification needs, before anything is checked.
+fn prepare(req: &VerifyRequest) -> Result<(Vec<u8>, Vec<u8>, Verifier), CliError> {
     let (signature, payload) = inputs(req)?;
     let settings = settings::load()?;
     let verifier = Verifier::new(&settings, None, None)?;
-    let what = match gitobject::kind(&payload) {
+    Ok((signature, payload, verifier))
+}
+
+/// Verify and write exactly one verdict line (plus VALIDSIG and trust on success).
+fn answer(
+    signature: &[u8],
+    payload: &[u8],
+    verifier: &Verifier,
+    status: &mut StatusSink,
+) -> Result<(), CliError> {
+    let what = match gitobject::kind(payload) {
         Ok((ObjectKind::Tag, _)) => "tag",
         Ok((ObjectKind::Commit, _)) => "commit",
         Err(_) => "data",
     };
-    let report = verifier.verify(&payload, &signature, None);
+    let report = verifier.verify(payload, signature, None);
     let mut write = |line: String| status.write_line(&line).map_err(status_error);
     match report.outcome {
         Ok((v, verdict)) => {
