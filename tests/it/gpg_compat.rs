@@ -3,9 +3,8 @@
 //! every failure a non-zero exit, empty stdout, one error with a hint, and (through git) no
 //! commit with the staged changes intact.
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Output, Stdio};
+use std::process::Output;
 
 use signet::core::{cms, gitobject};
 
@@ -43,19 +42,10 @@ fn every_golden_transcript_is_used() {
     assert_eq!(names, ["sign-failure.status", "sign-offline.status"]);
 }
 
-/// Run signet in gpg mode in the repository's environment with `payload` on stdin.
+/// Run signet in gpg mode in the repository's environment with `payload` on stdin (signet may
+/// exit before reading it, e.g. on a usage error).
 pub(crate) fn signet_gpg(repo: &Repo, args: &[&str], payload: &[u8]) -> Output {
-    let mut child = repo
-        .command(Path::new(SIGNET))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // signet may exit before reading (a usage error): a broken pipe is fine.
-    let _ = child.stdin.take().unwrap().write_all(payload);
-    child.wait_with_output().unwrap()
+    crate::verify::with_stdin(repo, SIGNET, args, payload)
 }
 
 fn status_lines(stderr: &[u8]) -> Vec<String> {

@@ -14,11 +14,9 @@ use crate::verify::*;
 // ---------------------------------------------------------------------------------------------
 // 7. gitsign online mode
 
-#[test]
-fn online_mode_signatures_need_the_log() {
-    let stack = Stack::start();
-    let repo = Repo::new(&stack, "online");
-    repo.stage("a.txt", "online");
+/// Stage `file` and commit it signed in gitsign's online mode (nothing embedded); its id.
+fn online_commit(repo: &Repo, file: &str, message: &str) -> String {
+    repo.stage(file, "online");
     repo.ok(&[
         "-c",
         "signet.rekorMode=online",
@@ -26,9 +24,16 @@ fn online_mode_signatures_need_the_log() {
         "-q",
         "-S",
         "-m",
-        "online commit",
+        message,
     ]);
-    let id = rev(&repo, "HEAD");
+    rev(repo, "HEAD")
+}
+
+#[test]
+fn online_mode_signatures_need_the_log() {
+    let stack = Stack::start();
+    let repo = Repo::new(&stack, "online");
+    let id = online_commit(&repo, "a.txt", "online commit");
     let (_, armored) = split(&repo, ObjectKind::Commit, &id);
     let fpr = leaf_fingerprint(&armored);
 
@@ -313,17 +318,7 @@ fn verify_outcomes_match_the_golden_transcripts() {
     repo.set_env("SIGSTORE_ID_TOKEN", &stack.token(BOB));
     let untrusted = signed_commit(&repo, "bob.txt", "signed by bob");
     repo.set_env("SIGSTORE_ID_TOKEN", &stack.token(ALICE));
-    repo.stage("online.txt", "online");
-    repo.ok(&[
-        "-c",
-        "signet.rekorMode=online",
-        "commit",
-        "-q",
-        "-S",
-        "-m",
-        "online",
-    ]);
-    let online = rev(&repo, "HEAD");
+    let online = online_commit(&repo, "online.txt", "online");
 
     let (good_payload, good_sig) = split(&repo, ObjectKind::Commit, &good);
     let mut tampered = good_payload.clone();
