@@ -71,11 +71,9 @@ fn ids(entries: &[TlogEntry]) -> BTreeSet<(i64, Vec<u8>)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rekor_search_returns_exactly_the_certificates_entries() {
     let dir = tempfile::tempdir().unwrap();
-    let running = signet_teststack::start(signet_teststack::ServeOptions {
-        state_dir: dir.path().join("stack"),
-        listen: "127.0.0.1:0".parse().unwrap(),
-        identity: "alice@example.com".into(),
-    })
+    let running = signet_teststack::start(signet_teststack::ServeOptions::new(
+        dir.path().join("stack"),
+    ))
     .await
     .unwrap();
     let token = IdentityToken::new(

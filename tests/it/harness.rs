@@ -13,6 +13,11 @@ pub struct Stack {
 impl Stack {
     /// Starts a stack on a free loopback port; it is serving when this returns.
     pub fn start() -> Stack {
+        Stack::start_with_cert_lifetime(signet_teststack::DEFAULT_CERT_LIFETIME)
+    }
+
+    /// [`Stack::start`] with Fulcio issuing certificates valid for `cert_lifetime`.
+    pub fn start_with_cert_lifetime(cert_lifetime: std::time::Duration) -> Stack {
         let dir = tempfile::tempdir().unwrap();
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -24,6 +29,7 @@ impl Stack {
                 state_dir: dir.path().join("stack"),
                 listen: "127.0.0.1:0".parse().unwrap(),
                 identity: "alice@example.com".into(),
+                cert_lifetime,
             }))
             .expect("start teststack");
         Stack {
@@ -35,6 +41,11 @@ impl Stack {
 
     fn running(&self) -> &signet_teststack::Running {
         self.running.as_ref().unwrap()
+    }
+
+    /// How many login requests the stack's OIDC issuer has answered.
+    pub fn login_counts(&self) -> signet_teststack::LoginCounts {
+        self.running().login_counts()
     }
 
     pub fn url(&self) -> String {

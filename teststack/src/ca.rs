@@ -1,6 +1,6 @@
 //! The local Fulcio's certificate authority: a root and an intermediate (made once, kept in the
-//! store) and 10-minute leaf certificates shaped like the public instance's, each with an SCT
-//! from the local CT log key embedded.
+//! store) and leaf certificates shaped like the public instance's (10 minutes by default, the
+//! lifetime is the caller's), each with an SCT from the local CT log key embedded.
 //!
 //! Leaf profile (as `fulcio/docs/certificate-specification.md`): empty subject, KeyUsage
 //! digitalSignature (critical), EKU codeSigning, SKI, AKI, one critical SAN (email or URI),
@@ -38,7 +38,7 @@ const OID_EXT_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29
 const OID_SKI: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.14");
 const OID_AKI: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.35");
 
-/// How long a leaf certificate lives, as on the public instance.
+/// How long a leaf certificate lives by default, as on the public instance.
 pub const LEAF_LIFETIME: Duration = Duration::from_secs(600);
 /// How long the CA certificates live.
 const CA_LIFETIME: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
@@ -241,13 +241,15 @@ pub struct Ca {
 
 impl Ca {
     /// Issues a leaf for `subject_key`, certifying `san` as issued by OIDC issuer `issuer`,
-    /// valid from `now` for [`LEAF_LIFETIME`], with an embedded SCT timestamped `now`.
+    /// valid from `now` for `lifetime` (whole seconds; [`LEAF_LIFETIME`] on the public
+    /// instance), with an embedded SCT timestamped `now`.
     pub fn issue_leaf(
         &self,
         subject_key: &VerifyingKey,
         san: &San,
         issuer: &str,
         now: SystemTime,
+        lifetime: Duration,
     ) -> Result<Vec<u8>, CaError> {
         let intermediate = Certificate::from_der(&self.intermediate_der).map_err(build_err)?;
         let unix = now
@@ -293,7 +295,7 @@ impl Ca {
         let serial = random_serial()?;
         let validity = Validity::new(
             time_at(unix.as_secs())?,
-            time_at(unix.as_secs() + LEAF_LIFETIME.as_secs())?,
+            time_at(unix.as_secs().saturating_add(lifetime.as_secs()))?,
         );
         let issuer_name = intermediate.tbs_certificate().subject().clone();
         let profile = |extensions: Vec<Extension>| Fixed {
@@ -405,6 +407,7 @@ mod tests {
                 &San::Email("alice@example.com".into()),
                 "http://127.0.0.1:1/oidc",
                 now,
+                LEAF_LIFETIME,
             )
             .unwrap();
         let leaf = Certificate::from_der(&der).unwrap();
@@ -448,6 +451,38 @@ mod tests {
     }
 
     #[test]
+    fn leaf_lives_for_the_lifetime_it_is_given() {
+        let ca = ca();
+        let subject = SigningKey::generate();
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        for lifetime in [
+            Duration::from_secs(1),
+            Duration::from_secs(5),
+            Duration::from_secs(86_400),
+        ] {
+            let der = ca
+                .issue_leaf(
+                    subject.verifying_key(),
+                    &San::Email("a@b.c".into()),
+                    "iss",
+                    now,
+                    lifetime,
+                )
+                .unwrap();
+            let leaf = Certificate::from_der(&der).unwrap();
+            let v = leaf.tbs_certificate().validity();
+            assert_eq!(
+                v.not_before.to_unix_duration(),
+                Duration::from_secs(1_800_000_000)
+            );
+            assert_eq!(
+                v.not_after.to_unix_duration() - v.not_before.to_unix_duration(),
+                lifetime
+            );
+        }
+    }
+
+    #[test]
     fn embedded_sct_verifies_over_the_tbs_without_it() {
         let ca = ca();
         let subject = SigningKey::generate();
@@ -458,6 +493,7 @@ mod tests {
                 &San::Uri("https://x/y".into()),
                 "iss",
                 now,
+                LEAF_LIFETIME,
             )
             .unwrap();
         let leaf = Certificate::from_der(&der).unwrap();

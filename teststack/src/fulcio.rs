@@ -7,7 +7,7 @@
 //! claim (the challenge claim of email issuers); only P-256 keys are accepted.
 
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use axum::{
     Json, Router,
@@ -31,6 +31,8 @@ use crate::oidc::{AUDIENCE, Issuer};
 pub struct Service {
     pub ca: Ca,
     pub issuer: Arc<Issuer>,
+    /// How long the leaves it issues live (whole seconds), from `notBefore` = now.
+    pub leaf_lifetime: Duration,
 }
 
 #[derive(Deserialize)]
@@ -228,7 +230,7 @@ async fn signing_cert(
     };
     let leaf = svc
         .ca
-        .issue_leaf(&key, &san, &claims.iss, now)
+        .issue_leaf(&key, &san, &claims.iss, now, svc.leaf_lifetime)
         .map_err(|e| ApiError::internal(Fulcio, e.to_string()))?;
     Ok(Json(json!({
         "signedCertificateEmbeddedSct": {

@@ -7,7 +7,8 @@
 //! Layout, one concern per module:
 //! - [`store`]: the SQLite state (keys, CA certificates, log entries), fsynced before acks;
 //! - [`keys`]: key material made once per state directory and its published encodings;
-//! - [`oidc`]: the issuer (discovery, JWKS, auth code + PKCE, device flow, token checks);
+//! - [`oidc`]: the issuer (discovery, JWKS, auth code + PKCE, device flow, token checks, and
+//!   counters of login requests, [`Running::login_counts`]);
 //! - [`ca`] and [`fulcio`]: certificate issuance with embedded SCTs, and its HTTP API;
 //! - [`merkle`], [`checkpoint`] and [`rekor`]: the RFC 6962 log, signed notes, SETs, HTTP API;
 //! - [`trust`]: `trusted_root.json`, `client_trust_config.json` and `env`, written atomically;
@@ -30,7 +31,7 @@ pub mod trust;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::{
     Json, Router,
@@ -41,7 +42,16 @@ use serde_json::json;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use crate::oidc::{LoginCounts, TokenCounts};
 use crate::store::{Store, StoreError};
+
+/// The lifetime of the leaf certificates the local Fulcio issues unless told otherwise: 10
+/// minutes, as on the public instance.
+pub const DEFAULT_CERT_LIFETIME: Duration = ca::LEAF_LIFETIME;
+/// The shortest leaf lifetime [`start`] accepts.
+pub const MIN_CERT_LIFETIME: Duration = Duration::from_secs(1);
+/// The longest leaf lifetime [`start`] accepts: 24 hours.
+pub const MAX_CERT_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 
 /// How to run the stack.
 #[derive(Debug, Clone)]
@@ -51,12 +61,35 @@ pub struct ServeOptions {
     pub listen: SocketAddr,
     /// The email the interactive and device flows log in as.
     pub identity: String,
+    /// How long the leaf certificates Fulcio issues live, from `notBefore` = the time of
+    /// issuance: whole seconds, [`MIN_CERT_LIFETIME`] to [`MAX_CERT_LIFETIME`].
+    pub cert_lifetime: Duration,
+}
+
+impl ServeOptions {
+    /// Options for a stack with its state in `state_dir`, on a free port of 127.0.0.1, logging
+    /// in as `alice@example.com`, issuing [`DEFAULT_CERT_LIFETIME`] certificates.
+    pub fn new(state_dir: impl Into<PathBuf>) -> ServeOptions {
+        ServeOptions {
+            state_dir: state_dir.into(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            identity: "alice@example.com".to_owned(),
+            cert_lifetime: DEFAULT_CERT_LIFETIME,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("refusing to listen on {0}: signet-teststack serves loopback addresses only")]
     NotLoopback(SocketAddr),
+    #[error(
+        "refusing a certificate lifetime of {got:?}: it must be a whole number of seconds from \
+         {} to {} (24 h)",
+        MIN_CERT_LIFETIME.as_secs(),
+        MAX_CERT_LIFETIME.as_secs()
+    )]
+    CertLifetime { got: Duration },
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -152,6 +185,7 @@ pub struct Running {
     pub base_url: String,
     pub issuer_url: String,
     pub state_dir: PathBuf,
+    issuer: Arc<oidc::Issuer>,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
 }
@@ -160,6 +194,11 @@ pub struct Running {
 pub async fn start(opts: ServeOptions) -> Result<Running, Error> {
     if !opts.listen.ip().is_loopback() {
         return Err(Error::NotLoopback(opts.listen));
+    }
+    let lifetime = opts.cert_lifetime;
+    if !(MIN_CERT_LIFETIME..=MAX_CERT_LIFETIME).contains(&lifetime) || lifetime.subsec_nanos() != 0
+    {
+        return Err(Error::CertLifetime { got: lifetime });
     }
     let dir = opts.state_dir.clone();
     let store = Store::open(&dir)?;
@@ -206,7 +245,8 @@ pub async fn start(opts: ServeOptions) -> Result<Running, Error> {
         .nest("/oidc", oidc::router(issuer.clone()))
         .merge(fulcio::router(Arc::new(fulcio::Service {
             ca: material.ca,
-            issuer,
+            issuer: issuer.clone(),
+            leaf_lifetime: lifetime,
         })))
         .merge(rekor::router(Arc::new(rekor::Log::open(
             store,
@@ -235,12 +275,24 @@ pub async fn start(opts: ServeOptions) -> Result<Running, Error> {
         base_url,
         issuer_url,
         state_dir: dir,
+        issuer,
         shutdown: Some(tx),
         task,
     })
 }
 
 impl Running {
+    /// How many requests the issuer's authorization (browser flow), device-authorization and
+    /// token endpoints have received since [`start`], whatever their outcome.
+    pub fn login_counts(&self) -> LoginCounts {
+        self.issuer.login_counts()
+    }
+
+    /// The requests to the token endpoint since [`start`], by grant type.
+    pub fn token_counts(&self) -> TokenCounts {
+        self.issuer.token_counts()
+    }
+
     /// Stops serving, waits for in-flight requests, and removes the `env` file.
     pub async fn stop(mut self) -> Result<(), Error> {
         if let Some(tx) = self.shutdown.take() {

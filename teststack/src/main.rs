@@ -30,6 +30,9 @@ enum Command {
         /// Email the browser and device flows log in as.
         #[arg(long, default_value = "alice@example.com")]
         identity: String,
+        /// Lifetime of the leaf certificates Fulcio issues, in seconds (1 to 86400).
+        #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+        cert_lifetime: u64,
     },
     /// Print a signed ID token (aud=sigstore) from the issuer of the stack running in DIR.
     Token {
@@ -51,10 +54,12 @@ fn main() -> ExitCode {
             state_dir,
             listen,
             identity,
+            cert_lifetime,
         } => serve(signet_teststack::ServeOptions {
             state_dir,
             listen,
             identity,
+            cert_lifetime: std::time::Duration::from_secs(cert_lifetime),
         }),
         Command::Token {
             state_dir,

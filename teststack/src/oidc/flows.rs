@@ -3,6 +3,7 @@
 //!
 //! Owns request parsing (query and form parameters, the client id from HTTP Basic or the form),
 //! the loopback check on redirect URIs, RFC 6749 §5.2 error responses and the pending-code store.
+//! The authorization, device-authorization and token handlers count each request they receive.
 //! The stack has no users, so every request is approved as the configured identity. Pending codes
 //! live in memory only, are pruned on every request and capped at [`MAX_PENDING`]. As with Dex,
 //! Sigstore's public issuer, the access token is a signed JWT as well, since sigstore-python sends
@@ -25,6 +26,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use url::{Url, form_urlencoded};
 
+use super::counts::Hit;
 use super::{Issuer, MAX_PENDING};
 
 /// Lifetime of the ID and access tokens the token endpoint hands out.
@@ -278,6 +280,7 @@ async fn device_page() -> &'static str {
 type Handled = Result<Response, OAuthError>;
 
 async fn authorize(State(issuer): State<Arc<Issuer>>, RawQuery(query): RawQuery) -> Handled {
+    issuer.counts.hit(Hit::Authorization);
     let params = parse_params(query.unwrap_or_default().as_bytes())?;
     // Until redirect_uri and client_id are known good, errors go to the user agent (§4.1.2.1).
     let redirect_uri = required(&params, "redirect_uri")?;
@@ -330,7 +333,14 @@ fn has_openid(scope: &str) -> bool {
 }
 
 async fn token(State(issuer): State<Arc<Issuer>>, headers: HeaderMap, body: Bytes) -> Handled {
-    let params = form_params(&headers, &body)?;
+    let params = form_params(&headers, &body);
+    let grant_type = params.as_ref().ok().and_then(|p| param(p, "grant_type"));
+    issuer.counts.hit(match grant_type {
+        Some("authorization_code") => Hit::TokenAuthorizationCode,
+        Some(DEVICE_GRANT) => Hit::TokenDeviceCode,
+        _ => Hit::TokenOther,
+    });
+    let params = params?;
     let client_id = client_id(&headers, &params)?;
     let now = issuer.now();
     let nonce = match required(&params, "grant_type")? {
@@ -345,6 +355,7 @@ async fn token(State(issuer): State<Arc<Issuer>>, headers: HeaderMap, body: Byte
 }
 
 async fn device_code(State(issuer): State<Arc<Issuer>>, head: HeaderMap, body: Bytes) -> Handled {
+    issuer.counts.hit(Hit::DeviceAuthorization);
     let params = form_params(&head, &body)?;
     let client_id = client_id(&head, &params)?;
     if param(&params, "scope").is_some_and(|scope| !has_openid(scope)) {

@@ -4,7 +4,8 @@
 //! as a JWKS, and the full token check the local Fulcio relies on ([`Issuer::verify`]). The HTTP
 //! side, [`router`], lives in `oidc/flows.rs`: discovery, JWKS, the authorization-code flow with
 //! PKCE S256 (RFC 6749 §4.1, RFC 7636) and the device flow (RFC 8628), with at most
-//! [`MAX_PENDING`] codes pending at once.
+//! [`MAX_PENDING`] codes pending at once. `oidc/counts.rs` counts the requests to the login
+//! endpoints ([`Issuer::login_counts`]).
 //!
 //! JWS encoding and signature checks use the `jsonwebtoken` crate (RustCrypto backend), so tokens
 //! come from a widely used implementation, not from code shared with signet. [`Issuer::verify`]
@@ -22,8 +23,11 @@ use p256::pkcs8::{EncodePrivateKey, EncodePublicKey};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
+mod counts;
 mod flows;
 
+use counts::LoginCounters;
+pub use counts::{LoginCounts, TokenCounts};
 use flows::Pending;
 pub use flows::router;
 
@@ -89,6 +93,7 @@ pub struct Issuer {
     encoding_key: EncodingKey,
     decoding_key: DecodingKey,
     pending: Mutex<Pending>,
+    counts: LoginCounters,
     /// When non-zero, the handlers' clock: tests step time instead of sleeping.
     #[cfg(test)]
     test_now: std::sync::atomic::AtomicU64,
@@ -126,6 +131,7 @@ impl Issuer {
             encoding_key: EncodingKey::from_ec_der(pkcs8.as_bytes()),
             decoding_key: DecodingKey::from_ec_der(point.as_bytes()),
             pending: Mutex::new(Pending::default()),
+            counts: LoginCounters::default(),
             #[cfg(test)]
             test_now: std::sync::atomic::AtomicU64::new(0),
         }
@@ -134,6 +140,17 @@ impl Issuer {
     /// The URL in `iss` and in the discovery document.
     pub fn issuer_url(&self) -> &str {
         &self.issuer_url
+    }
+
+    /// How many requests the authorization, device-authorization and token endpoints have
+    /// received so far, whatever their outcome.
+    pub fn login_counts(&self) -> LoginCounts {
+        self.counts.snapshot()
+    }
+
+    /// The requests to the token endpoint so far, by grant type.
+    pub fn token_counts(&self) -> TokenCounts {
+        self.counts.tokens()
     }
 
     /// A signed ID token (ES256, header has "kid"), claims: iss, sub (= email), aud, iat,
