@@ -1,6 +1,7 @@
 //! Real I/O behind the flow ports: one HTTP client, the Fulcio and Rekor clients, the system
 //! clock, and file helpers (bounded reads, atomic writes).
 
+pub mod agent;
 pub mod clock;
 pub mod fs;
 pub mod fulcio;

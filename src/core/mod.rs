@@ -1,12 +1,14 @@
 //! The pure core: bytes and explicit times in, typed values out. No files, network, environment,
 //! clock or stdout here; everything that touches the world lives in `flow`, `adapters`, `cli`.
 
+pub mod agent_proto;
 pub mod asn1;
 pub mod bundle;
 pub mod checkpoint;
 pub mod cms;
 #[cfg(test)]
 mod conformance_tests;
+pub mod credential;
 pub mod fulcio;
 pub mod gitobject;
 pub mod gitsig;
