@@ -66,6 +66,10 @@ token=$("$bindir/signet-teststack" token --state-dir "$work/stack" --email alice
 #    the user's own is neither read nor changed).
 say "demo: git commit -S with signet as gpg.x509.program"
 export GIT_CONFIG_GLOBAL="$work/gitconfig" GIT_CONFIG_NOSYSTEM=1
+# The credential cache's agent (started by the first signing) lives in the demo's directory and
+# exits when the cleanup removes its socket.
+mkdir -m 700 "$work/agent"
+export SIGNET_AGENT_SOCKET="$work/agent/agent.sock"
 repo="$work/repo"
 git init -q -b main "$repo"
 git -C "$repo" config user.name Alice

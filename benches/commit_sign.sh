@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Median wall time of `git commit` in three modes, N runs each (not a test; figures go into
+# Median wall time of `git commit` in four modes, N runs each (not a test; figures go into
 # docs/performance.md):
 #
 #   unsigned   git commit
 #   ssh        git commit -S with gpg.format=ssh and an ssh-keygen ed25519 key
 #   signet     git commit -S with gpg.format=x509 and signet against a Sigstore stack, the
-#              identity token from the environment (SIGSTORE_ID_TOKEN)
+#              identity token from the environment (SIGSTORE_ID_TOKEN), no credential cache:
+#              a new key and certificate per commit
+#   cached     the same with the credential cache: the key and certificate of the first
+#              (warm-up) commit are reused, so a commit costs the signature and the Rekor entry
 #
 # Usage: benches/commit_sign.sh [-n RUNS] [--signet PATH] [--teststack PATH]
 #
@@ -25,7 +28,7 @@ while [ $# -gt 0 ]; do
         -n) runs="$2"; shift 2 ;;
         --signet) signet="$2"; shift 2 ;;
         --teststack) teststack="$2"; shift 2 ;;
-        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
         *) echo "commit_sign.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -46,6 +49,8 @@ trap cleanup EXIT
 
 bench_start_stack "$teststack" "$work"
 bench_hermetic_git "$work"
+mkdir -m 700 "$work/agent"
+export SIGNET_AGENT_SOCKET="$work/agent/agent.sock" # the agent exits when cleanup removes it
 repo="$work/repo"
 git init -q "$repo"
 ssh-keygen -q -t ed25519 -N '' -C bench -f "$work/ssh_key"
@@ -56,7 +61,8 @@ configure() { # mode
         ssh)
             git -C "$repo" config gpg.format ssh
             git -C "$repo" config user.signingkey "$work/ssh_key.pub" ;;
-        signet)
+        signet|cached)
+            if [ "$1" = cached ]; then export SIGNET_CACHE=auto; else export SIGNET_CACHE=false; fi
             git -C "$repo" config gpg.format x509
             git -C "$repo" config gpg.x509.program "$signet"
             git -C "$repo" config user.signingkey bench@example.com ;;
@@ -72,7 +78,7 @@ commit() { # mode
 }
 
 printf '%-22s %6s %12s %10s %10s\n' mode runs "median ms" "min ms" "max ms"
-for mode in unsigned ssh signet; do
+for mode in unsigned ssh signet cached; do
     configure "$mode"
     if ! commit "$mode" 2>"$work/err"; then
         echo "commit_sign.sh: git commit ($mode) failed:" >&2

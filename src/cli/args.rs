@@ -29,6 +29,31 @@ pub enum Command {
     VerifyTag(VerifyTagArgs),
     /// Print what a commit's or tag's signature holds, without judging it.
     Show(ShowArgs),
+    /// Log in once: get a certificate for an ephemeral key and cache both (in the signet agent's
+    /// memory) so signing needs no login until the certificate expires.
+    Login(LoginArgs),
+    /// Forget the cached credential for the configured Fulcio and OIDC issuer.
+    Logout,
+    /// Show whether a credential is cached, for whom, and for how long.
+    Status,
+    /// Run the signet agent, which holds cached credentials in memory for this user (signing
+    /// starts it on demand).
+    Agent(AgentArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {}
+
+#[derive(Debug, Args)]
+pub struct AgentArgs {
+    /// The Unix socket to listen on (default: SIGNET_AGENT_SOCKET, else
+    /// $XDG_RUNTIME_DIR/signet/agent.sock, else /tmp/signet-UID/agent.sock).
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+
+    /// Exit after this many seconds with no credential held and no client (0: never).
+    #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
+    pub idle_exit: u64,
 }
 
 /// Output format of `verify`, `verify-tag` and `show`.

@@ -6,6 +6,7 @@
 use std::io::Read;
 use std::process::ExitCode;
 
+use super::cache::Cache;
 use super::error::{CliError, Kind};
 use super::settings::{RekorMode, Settings};
 use super::{config, login, output, settings};
@@ -16,9 +17,12 @@ use crate::adapters::rekor::RekorClient;
 use crate::core::gitobject;
 use crate::core::gpg::{self, GpgRequest, SignRequest};
 use crate::core::signing::SigningError;
+use crate::flow::Clock;
 use crate::flow::PortError;
 use crate::flow::sign::SignError;
-use crate::flow::sign_commit::{LogMode, PayloadOptions, PayloadSignError, sign_payload};
+use crate::flow::sign_commit::{
+    LogMode, PayloadOptions, PayloadSignError, check_payload, issue_key, sign_payload_with,
+};
 
 /// Largest payload read from stdin (a commit or tag object).
 pub const MAX_PAYLOAD_BYTES: usize = 32 * 1024 * 1024;
@@ -96,7 +100,6 @@ fn sign(req: &SignRequest) -> Result<(), CliError> {
     let fulcio_url =
         config::service_url("signet.fulcio (SIGNET_FULCIO_URL)", &settings.fulcio_url)?;
     let rekor_url = config::service_url("signet.rekor (SIGNET_REKOR_URL)", &settings.rekor_url)?;
-    let token = login::obtain_token(&settings)?;
     let http = HttpClient::with_timeout(settings.http_timeout)
         .map_err(|e| CliError::usage(e, "this is a bug in signet"))?;
     let fulcio = FulcioClient::new(http.clone(), &fulcio_url);
@@ -109,18 +112,37 @@ fn sign(req: &SignRequest) -> Result<(), CliError> {
         },
         match_committer: settings.match_committer,
     };
+    // A bad payload fails before any login or request.
+    check_payload(&payload, options).map_err(|e| from_payload_sign(e, &settings))?;
+    let cache = Cache::open(&settings);
+    let cached = cache
+        .as_ref()
+        .and_then(|c| c.load(&runtime, &root, SystemClock.now()));
+    let issued = match cached {
+        Some(issued) => issued,
+        None => {
+            let token = login::obtain_token(&settings)?;
+            let issued = runtime
+                .block_on(issue_key(&fulcio, &SystemClock, &root, &token))
+                .map_err(|e| from_payload_sign(e, &settings))?;
+            drop(token);
+            if let Some(cache) = &cache {
+                cache.store(&runtime, &issued);
+            }
+            issued
+        }
+    };
     let signed = runtime
-        .block_on(sign_payload(
-            &fulcio,
+        .block_on(sign_payload_with(
             &rekor,
             &SystemClock,
             &root,
-            &token,
+            &issued,
             &payload,
             options,
         ))
         .map_err(|e| from_payload_sign(e, &settings))?;
-    drop(token);
+    drop(issued);
 
     let bytes = if req.armor {
         signed.armored.as_bytes()
@@ -239,8 +261,8 @@ pub fn from_payload_sign(e: PayloadSignError, settings: &Settings) -> CliError {
         ),
         PayloadSignError::CommitterMismatch { .. } => (
             Kind::Verification,
-            "log in as the committer, set user.email to the identity you sign with, or unset \
-             signet.matchCommitter"
+            "log in as the committer (signet logout forgets a cached login), set user.email to \
+             the identity you sign with, or unset signet.matchCommitter"
                 .into(),
         ),
     };

@@ -2,6 +2,7 @@
 //! mapping with hints (`error`), and the streams (`output`, the only module that prints).
 
 pub mod args;
+pub mod cache;
 pub mod config;
 pub mod error;
 pub mod gpg;
@@ -74,6 +75,10 @@ pub fn main() -> ExitCode {
         Command::Verify(args) => verify::run_verify(args),
         Command::VerifyTag(args) => verify::run_verify_tag(args),
         Command::Show(args) => verify::run_show(args),
+        Command::Login(args) => cache::run_login(args),
+        Command::Logout => cache::run_logout(),
+        Command::Status => cache::run_status(),
+        Command::Agent(args) => cache::run_agent(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

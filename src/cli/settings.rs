@@ -77,6 +77,34 @@ impl FromStr for RekorMode {
     }
 }
 
+/// Where signing caches its key and certificate between commits (`signet.cache`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CacheMode {
+    /// The best available store: the signet agent (OS keyrings are not supported yet).
+    #[default]
+    Auto,
+    /// The signet agent: credentials in memory, on a Unix socket only this user can reach.
+    Agent,
+    /// No cache: every signing logs in.
+    Off,
+}
+
+impl FromStr for CacheMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "auto" => Ok(Self::Auto),
+            "agent" => Ok(Self::Agent),
+            "false" | "off" | "no" | "0" => Ok(Self::Off),
+            "keyring" => Err(
+                "the OS keyring store is not available in this signet yet; use agent, auto or false"
+                    .into(),
+            ),
+            _ => Err(format!("unknown cache mode {s:?}; use auto, agent or false")),
+        }
+    }
+}
+
 /// Parses a timeout in whole seconds, 1 to [`MAX_HTTP_TIMEOUT_SECS`].
 pub fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
     match s.trim().parse::<u64>() {
@@ -129,6 +157,8 @@ pub struct Settings {
     pub verify_issuer: Option<Matcher>,
     /// Look up the log entry of signatures that embed none in `rekor_url` (gitsign online mode).
     pub verify_online: bool,
+    /// The credential cache (`signet.cache`).
+    pub cache: CacheMode,
 }
 
 impl Default for Settings {
@@ -151,6 +181,7 @@ impl Default for Settings {
             verify_identity: None,
             verify_issuer: None,
             verify_online: false,
+            cache: CacheMode::Auto,
         }
     }
 }
@@ -256,9 +287,10 @@ const VERIFY_ISSUER_REGEXP: Key = key(
     None,
 );
 const VERIFY_ONLINE: Key = key("verify.online", "SIGNET_VERIFY_ONLINE", false, None);
+const CACHE: Key = key("cache", "SIGNET_CACHE", false, None);
 
 /// Every key signet reads, in documentation order.
-const KEYS: [&Key; 19] = [
+const KEYS: [&Key; 20] = [
     &FULCIO,
     &REKOR,
     &ISSUER,
@@ -278,6 +310,7 @@ const KEYS: [&Key; 19] = [
     &VERIFY_ISSUER,
     &VERIFY_ISSUER_REGEXP,
     &VERIFY_ONLINE,
+    &CACHE,
 ];
 
 /// Every environment variable [`resolve`] reads (for callers that check the process environment
@@ -528,6 +561,9 @@ pub fn resolve(
         verify_issuer: matcher(get(&VERIFY_ISSUER), get(&VERIFY_ISSUER_REGEXP), "issuer")?,
         verify_online: get(&VERIFY_ONLINE).map_or(Ok(d.verify_online), |f| {
             parsed(&f, parse_bool, "use true or false")
+        })?,
+        cache: get(&CACHE).map_or(Ok(d.cache), |f| {
+            parsed(&f, str::parse, "use auto, agent or false")
         })?,
     })
 }

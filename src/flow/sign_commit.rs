@@ -86,29 +86,30 @@ fn untrusted(e: impl Into<SigningError>) -> PayloadSignError {
     SignError::Untrusted(e.into()).into()
 }
 
-/// Sign `payload` (the exact bytes git passes on stdin).
-pub async fn sign_payload(
+/// An ephemeral P-256 key with its checked Fulcio certificate: what signing needs, and what the
+/// credential cache holds between commits. The key zeroizes itself on drop.
+pub struct IssuedKey {
+    pub key: SigningKey,
+    pub leaf: Leaf,
+}
+
+impl std::fmt::Debug for IssuedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedKey")
+            .field("key", &"<redacted>")
+            .field("identity", &self.leaf.identity)
+            .finish()
+    }
+}
+
+/// Make an ephemeral key and get a Fulcio certificate for it with `token`; the certificate must
+/// be for our key and chain (with its SCT) to the trusted root now.
+pub async fn issue_key(
     issuer: &impl CertIssuer,
-    log: &impl TransparencyLog,
     clock: &impl Clock,
     root: &TrustedRoot,
     token: &IdentityToken,
-    payload: &[u8],
-    options: PayloadOptions,
-) -> Result<SignedPayload, PayloadSignError> {
-    // Facts about the payload first: a bad object fails before any request is made.
-    let committer = if options.match_committer {
-        let role = match gitobject::kind(payload)?.0 {
-            gitobject::ObjectKind::Commit => "committer",
-            gitobject::ObjectKind::Tag => "tagger",
-        };
-        Some((gitobject::signer_email(payload)?, role))
-    } else {
-        None
-    };
-    if options.mode == LogMode::Online {
-        gitobject::kind(payload)?;
-    }
+) -> Result<IssuedKey, PayloadSignError> {
     let claims = token.claims().map_err(SignError::from)?;
     claims
         .check_not_expired(clock.now())
@@ -124,18 +125,76 @@ pub async fn sign_payload(
         .issue(token, &pem, proof.as_bytes())
         .await
         .map_err(SignError::from)?;
-    let now = clock.now();
-    let leaf =
-        signing::check_issued_certificate(&chain, spki.as_bytes(), root, now).map_err(untrusted)?;
+    let leaf = signing::check_issued_certificate(&chain, spki.as_bytes(), root, clock.now())
+        .map_err(untrusted)?;
+    Ok(IssuedKey { key, leaf })
+}
+
+/// Check what can be checked about a payload before any login or request: a commit or tag
+/// where the options need one, with a committer (tagger) email when `matchCommitter` is on.
+pub fn check_payload(payload: &[u8], options: PayloadOptions) -> Result<(), PayloadSignError> {
+    payload_facts(payload, options).map(drop)
+}
+
+/// The committer (tagger) email and role when `matchCommitter` is on; checks the payload is a
+/// commit or tag before anything is requested.
+fn payload_facts(
+    payload: &[u8],
+    options: PayloadOptions,
+) -> Result<Option<(String, &'static str)>, PayloadSignError> {
+    if options.mode == LogMode::Online {
+        gitobject::kind(payload)?;
+    }
+    if !options.match_committer {
+        return Ok(None);
+    }
+    let role = match gitobject::kind(payload)?.0 {
+        gitobject::ObjectKind::Commit => "committer",
+        gitobject::ObjectKind::Tag => "tagger",
+    };
+    Ok(Some((gitobject::signer_email(payload)?, role)))
+}
+
+/// Sign `payload` (the exact bytes git passes on stdin): a fresh key and certificate from
+/// `token`, then [`sign_payload_with`].
+pub async fn sign_payload(
+    issuer: &impl CertIssuer,
+    log: &impl TransparencyLog,
+    clock: &impl Clock,
+    root: &TrustedRoot,
+    token: &IdentityToken,
+    payload: &[u8],
+    options: PayloadOptions,
+) -> Result<SignedPayload, PayloadSignError> {
+    // Facts about the payload first: a bad object fails before any request is made.
+    payload_facts(payload, options)?;
+    let issued = issue_key(issuer, clock, root, token).await?;
+    sign_payload_with(log, clock, root, &issued, payload, options).await
+}
+
+/// Sign `payload` with an already issued key (fresh, or from the credential cache; the caller
+/// checks a cached certificate is still valid). The log must integrate the entry while the
+/// certificate is valid.
+pub async fn sign_payload_with(
+    log: &impl TransparencyLog,
+    clock: &impl Clock,
+    root: &TrustedRoot,
+    issued: &IssuedKey,
+    payload: &[u8],
+    options: PayloadOptions,
+) -> Result<SignedPayload, PayloadSignError> {
+    let committer = payload_facts(payload, options)?;
+    let (key, leaf) = (&issued.key, &issued.leaf);
     if let Some((email, role)) = committer
         && email != leaf.identity
     {
         return Err(PayloadSignError::CommitterMismatch {
-            certificate: leaf.identity,
+            certificate: leaf.identity.clone(),
             payload: email,
             role,
         });
     }
+    let now = clock.now();
     let leaf_pem =
         der::EncodePem::to_pem(&leaf.cert, der::pem::LineEnding::LF).map_err(internal)?;
 
@@ -150,12 +209,11 @@ pub async fn sign_payload(
 
     let (der, logged, logged_object_id) = match options.mode {
         LogMode::Offline => {
-            drop(key);
             let entry = log
                 .submit(&HashedRekord::new(&attrs_digest, &signature, &leaf_pem))
                 .await
                 .map_err(SignError::from)?;
-            let logged = signing::check_log_entry(&entry, &attrs_digest, &signature, &leaf, root)
+            let logged = signing::check_log_entry(&entry, &attrs_digest, &signature, leaf, root)
                 .map_err(untrusted)?;
             let attr = cms::octet_string_attribute(tle::OID_REKOR_TLE, &tle::encode(&entry));
             let der = cms::build_signed_data(&leaf.der, &signed_attrs, &signature, &[attr])?;
@@ -167,18 +225,17 @@ pub async fn sign_payload(
             let id = gitobject::predicted_id(payload, armored.as_bytes())?;
             let id_digest = sha256(id.as_bytes());
             let id_signature: Signature = key.sign_prehash(&id_digest).map_err(internal)?;
-            drop(key);
             let id_signature = id_signature.to_der().as_bytes().to_vec();
             let entry = log
                 .submit(&HashedRekord::new(&id_digest, &id_signature, &leaf_pem))
                 .await
                 .map_err(SignError::from)?;
-            let logged = signing::check_log_entry(&entry, &id_digest, &id_signature, &leaf, root)
+            let logged = signing::check_log_entry(&entry, &id_digest, &id_signature, leaf, root)
                 .map_err(untrusted)?;
             (der, logged, Some(id))
         }
     };
-    finish(der, &leaf, now, logged, logged_object_id)
+    finish(der, leaf, now, logged, logged_object_id)
 }
 
 fn finish(

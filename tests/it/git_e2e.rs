@@ -49,6 +49,9 @@ impl Repo {
             stack.trusted_root().to_str().unwrap(),
         );
         repo.set_env("SIGSTORE_ID_TOKEN", &stack.token(ALICE));
+        // Every signing logs in unless a test turns the credential cache on (cache.rs), so no
+        // agent outlives a test and no test signs with another's credential.
+        repo.set_env("SIGNET_CACHE", "false");
         repo.ok(&[&["init", "-q", "-b", "main"][..], init].concat());
         repo.ok(&["config", "gpg.format", "x509"]);
         repo.ok(&["config", "gpg.x509.program", env!("CARGO_BIN_EXE_signet")]);

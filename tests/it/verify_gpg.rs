@@ -149,6 +149,7 @@ fn public_good_repo(stack: &Stack, name: &str) -> Repo {
         "SIGNET_FULCIO_URL",
         "SIGNET_REKOR_URL",
         "SIGSTORE_ID_TOKEN",
+        "SIGNET_CACHE",
     ] {
         repo.unset_env(key);
     }

@@ -1,0 +1,288 @@
+//! The credential cache on the command line: which deployment a signing belongs to (its scope),
+//! taking a usable key from the agent (anything unusable is skipped with a warning and signing
+//! logs in instead), storing a fresh key after a login (starting the agent on demand), and the
+//! `signet login`, `logout`, `status` and `agent` commands. See docs/cache.md.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use p256::pkcs8::{EncodePrivateKey, EncodePublicKey};
+use zeroize::Zeroizing;
+
+use super::args::{AgentArgs, LoginArgs};
+use super::error::CliError;
+use super::settings::{self, CacheMode, Settings};
+use super::{config, login, output};
+use crate::adapters::agent::{self, AgentClient, AgentError};
+use crate::adapters::clock::SystemClock;
+use crate::adapters::fulcio::FulcioClient;
+use crate::adapters::http::HttpClient;
+use crate::core::credential::{Credential, Scope};
+use crate::core::signing;
+use crate::core::time::UnixTime;
+use crate::core::trust_root::TrustedRoot;
+use crate::flow::Clock;
+use crate::flow::sign_commit::{IssuedKey, issue_key};
+
+/// A cached certificate is used only while it stays valid this much longer (a Rekor round trip
+/// and some clock skew).
+pub const MARGIN_SECS: i64 = 30;
+/// How long one request to the agent may take.
+const AGENT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The deployment and login a credential belongs to.
+pub fn scope(settings: &Settings) -> Scope {
+    Scope {
+        fulcio_url: settings.fulcio_url.clone(),
+        oidc_issuer: settings.oidc_issuer.clone(),
+        client_id: settings.client_id.clone(),
+    }
+}
+
+/// The cache as configured; `None` when `signet.cache` is false.
+pub struct Cache {
+    client: AgentClient,
+    socket: PathBuf,
+    scope_key: String,
+}
+
+impl Cache {
+    pub fn open(settings: &Settings) -> Option<Cache> {
+        if settings.cache == CacheMode::Off {
+            return None;
+        }
+        let socket = agent::default_socket_path();
+        Some(Cache {
+            client: AgentClient::new(socket.clone(), AGENT_TIMEOUT),
+            socket,
+            scope_key: scope(settings).key(),
+        })
+    }
+
+    /// A cached key for this scope whose certificate still verifies against `root` and stays
+    /// valid for [`MARGIN_SECS`]; `None` (with a warning when something was wrong) otherwise.
+    pub fn load(
+        &self,
+        runtime: &tokio::runtime::Runtime,
+        root: &TrustedRoot,
+        now: UnixTime,
+    ) -> Option<IssuedKey> {
+        let credential = match runtime.block_on(self.client.get(&self.scope_key)) {
+            Ok(Some(c)) => c,
+            Ok(None) => return None,
+            Err(e) if e.is_not_running() => return None,
+            Err(e) => {
+                output::warning(format_args!(
+                    "the credential cache cannot be used ({e}); logging in instead"
+                ));
+                return None;
+            }
+        };
+        if !credential.usable_at(now, MARGIN_SECS) {
+            output::info(format_args!(
+                "the cached certificate for {} expires at {}; logging in again",
+                credential.identity, credential.not_after
+            ));
+            return None;
+        }
+        match issued_from(&credential, root, now) {
+            Ok(issued) => Some(issued),
+            Err(problem) => {
+                output::warning(format_args!(
+                    "the cached credential for {} is not usable ({problem}); logging in instead",
+                    credential.identity
+                ));
+                None
+            }
+        }
+    }
+
+    /// Keep `issued` for the next signing; problems are warnings (signing goes on without a
+    /// cache). Starts the agent when none is running.
+    pub fn store(&self, runtime: &tokio::runtime::Runtime, issued: &IssuedKey) {
+        if let Err(e) = self.try_store(runtime, issued) {
+            output::warning(format_args!(
+                "the credential was not cached ({e}); the next signing will log in again"
+            ));
+        }
+    }
+
+    fn try_store(
+        &self,
+        runtime: &tokio::runtime::Runtime,
+        issued: &IssuedKey,
+    ) -> Result<(), String> {
+        let credential = credential_from(&self.scope_key, issued)?;
+        match runtime.block_on(self.client.put(&credential)) {
+            Ok(()) => Ok(()),
+            Err(e) if e.is_not_running() => {
+                let exe = std::env::current_exe()
+                    .map_err(|e| format!("cannot find the signet executable: {e}"))?;
+                agent::spawn_agent(&exe, &self.socket).map_err(|e| e.to_string())?;
+                runtime
+                    .block_on(self.client.put(&credential))
+                    .map_err(|e| e.to_string())
+            }
+            Err(e) => Err(e.to_string()),
+        }
+    }
+}
+
+/// The cache's form of a freshly issued key.
+fn credential_from(scope_key: &str, issued: &IssuedKey) -> Result<Credential, String> {
+    let document = issued
+        .key
+        .to_pkcs8_der()
+        .map_err(|e| format!("cannot encode the key: {e}"))?;
+    let pkcs8 = Zeroizing::new(document.as_bytes().to_vec());
+    Credential::new(scope_key.to_owned(), pkcs8, issued.leaf.der.clone()).map_err(|e| e.to_string())
+}
+
+/// A cached credential as a signing key, re-checked now: the certificate is for this key and
+/// chains (with its SCT) to the trusted root.
+fn issued_from(
+    credential: &Credential,
+    root: &TrustedRoot,
+    now: UnixTime,
+) -> Result<IssuedKey, String> {
+    let key = credential.signing_key().map_err(|e| e.to_string())?;
+    let spki = key
+        .verifying_key()
+        .to_public_key_der()
+        .map_err(|e| e.to_string())?;
+    let leaf = signing::check_issued_certificate(
+        std::slice::from_ref(&credential.leaf_der),
+        spki.as_bytes(),
+        root,
+        now,
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(IssuedKey { key, leaf })
+}
+
+fn cache_or_error(settings: &Settings) -> Result<Cache, CliError> {
+    Cache::open(settings).ok_or_else(|| {
+        CliError::usage(
+            "the credential cache is off (signet.cache = false)",
+            "set signet.cache to auto (the default) to log in once for several signings",
+        )
+    })
+}
+
+/// `signet login`: log in, get a certificate and cache it.
+pub fn run_login(_args: LoginArgs) -> Result<(), CliError> {
+    let settings = settings::load()?;
+    let cache = cache_or_error(&settings)?;
+    let root = config::trusted_root(settings.trusted_root.as_deref())?;
+    let fulcio_url =
+        config::service_url("signet.fulcio (SIGNET_FULCIO_URL)", &settings.fulcio_url)?;
+    let token = login::obtain_token(&settings)?;
+    let http = HttpClient::with_timeout(settings.http_timeout)
+        .map_err(|e| CliError::usage(e, "this is a bug in signet"))?;
+    let fulcio = FulcioClient::new(http, &fulcio_url);
+    let runtime = super::runtime()?;
+    let issued = runtime
+        .block_on(issue_key(&fulcio, &SystemClock, &root, &token))
+        .map_err(|e| super::gpg::from_payload_sign(e, &settings))?;
+    drop(token);
+    let credential = credential_from(&cache.scope_key, &issued)
+        .map_err(|e| CliError::usage(e, "this is a bug in signet"))?;
+    cache.try_store(&runtime, &issued).map_err(|e| {
+        CliError::usage(
+            format!("cannot cache the credential: {e}"),
+            "see signet status; SIGNET_AGENT_SOCKET chooses the agent's socket",
+        )
+    })?;
+    let now = SystemClock.now();
+    output::result_line(format_args!(
+        "logged in as {} (issuer {}); the certificate is valid until {} ({} s), and signing uses it until {} s before then",
+        credential.identity,
+        credential.issuer.as_deref().unwrap_or("none"),
+        credential.not_after,
+        credential.not_after.0 - now.0,
+        MARGIN_SECS
+    ));
+    Ok(())
+}
+
+/// `signet logout`: forget this scope's credential.
+pub fn run_logout() -> Result<(), CliError> {
+    let settings = settings::load()?;
+    let cache = cache_or_error(&settings)?;
+    let runtime = super::runtime()?;
+    match runtime.block_on(cache.client.delete(&cache.scope_key)) {
+        Ok(true) => output::result_line(format_args!(
+            "logged out: the cached credential for {} is gone",
+            settings.fulcio_url
+        )),
+        Ok(false) => output::result_line("no credential was cached for this Fulcio and issuer"),
+        Err(e) if e.is_not_running() => {
+            output::result_line("no credential was cached (the signet agent is not running)")
+        }
+        Err(e) => return Err(agent_error(e)),
+    }
+    Ok(())
+}
+
+fn agent_error(e: AgentError) -> CliError {
+    CliError::usage(
+        format!("the signet agent: {e}"),
+        "signet status shows the socket in use; SIGNET_AGENT_SOCKET chooses another",
+    )
+}
+
+/// `signet status`: the cache backend and what it holds.
+pub fn run_status() -> Result<(), CliError> {
+    let settings = settings::load()?;
+    let Some(cache) = Cache::open(&settings) else {
+        output::result_line("cache: off (signet.cache = false): every signing logs in");
+        return Ok(());
+    };
+    let runtime = super::runtime()?;
+    let now = SystemClock.now();
+    output::result_line(format_args!(
+        "cache: signet agent at {}",
+        cache.socket.display()
+    ));
+    let entries = match runtime.block_on(cache.client.list()) {
+        Ok(entries) => entries,
+        Err(e) if e.is_not_running() => {
+            output::result_line("agent: not running (signing starts it after the next login)");
+            return Ok(());
+        }
+        Err(e) => return Err(agent_error(e)),
+    };
+    let mine = entries.iter().find(|e| e.scope_key == cache.scope_key);
+    match mine {
+        Some(e) => output::result_line(format_args!(
+            "logged in as {} (issuer {}) for {}; valid for {} s more (until {}), used for signing for {} s more",
+            e.identity,
+            e.issuer.as_deref().unwrap_or("none"),
+            settings.fulcio_url,
+            (e.not_after.0 - now.0).max(0),
+            e.not_after,
+            (e.not_after.0 - now.0 - MARGIN_SECS).max(0)
+        )),
+        None => output::result_line(format_args!(
+            "not logged in for {} (issuer {})",
+            settings.fulcio_url, settings.oidc_issuer
+        )),
+    }
+    let others = entries.len() - usize::from(mine.is_some());
+    if others > 0 {
+        output::result_line(format_args!(
+            "the agent also holds {others} credential(s) for other Fulcio or issuer settings"
+        ));
+    }
+    Ok(())
+}
+
+/// `signet agent`: hold credentials in memory for this user until idle.
+pub fn run_agent(args: AgentArgs) -> Result<(), CliError> {
+    let socket = args.socket.unwrap_or_else(agent::default_socket_path);
+    let idle = (args.idle_exit > 0).then(|| Duration::from_secs(args.idle_exit));
+    let runtime = super::runtime()?;
+    runtime
+        .block_on(agent::serve(&socket, idle))
+        .map_err(agent_error)
+}

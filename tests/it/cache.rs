@@ -1,0 +1,242 @@
+//! The credential cache through real git and the browser login: one login for twenty signed
+//! commits, a new login once the certificate is about to expire, the cache turned off,
+//! `signet login/logout/status`, an agent socket that is not private, and no key on disk.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::git_e2e::{ALICE, Repo};
+use crate::harness::{Stack, show};
+
+const SIGNET: &str = env!("CARGO_BIN_EXE_signet");
+
+/// Removes the agent's socket when dropped, which makes the agent exit (it watches its socket).
+struct AgentGuard(PathBuf);
+
+impl Drop for AgentGuard {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// A repository that logs in through the browser flow (no token in the environment) with the
+/// credential cache on and the agent's socket in a private directory of this test.
+fn cached_repo(stack: &Stack, name: &str) -> (Repo, AgentGuard) {
+    let mut repo = Repo::new(stack, name);
+    repo.unset_env("SIGSTORE_ID_TOKEN");
+    repo.set_env("SIGNET_OIDC_ISSUER", &stack.issuer());
+    repo.set_env("SIGNET_LOGIN_TIMEOUT", "60");
+    repo.set_env("SIGNET_CACHE", "auto");
+    let agent_dir = stack.path(&format!("{name}-agent"));
+    std::fs::create_dir(&agent_dir).unwrap();
+    std::fs::set_permissions(&agent_dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let socket = agent_dir.join("agent.sock");
+    repo.set_env("SIGNET_AGENT_SOCKET", socket.to_str().unwrap());
+    repo.ok(&["config", "signet.tokenProvider", "browser"]);
+    let opener = format!(
+        "python3 {}/tests/support/open_url.py",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    repo.ok(&["config", "signet.urlOpener", &opener]);
+    (repo, AgentGuard(socket))
+}
+
+fn commit(repo: &Repo, message: &str) {
+    repo.ok(&["commit", "-q", "--allow-empty", "-S", "-m", message]);
+}
+
+fn signet(repo: &Repo, args: &[&str]) -> std::process::Output {
+    repo.command(Path::new(SIGNET)).args(args).output().unwrap()
+}
+
+/// The certificate of HEAD's signature: (fingerprint, notAfter unix time), from `signet show`.
+fn head_certificate(repo: &Repo) -> (String, i64) {
+    let o = signet(repo, &["show", "--format", "json", "HEAD"]);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    (
+        v["fingerprint"].as_str().unwrap().to_owned(),
+        v["certificateNotAfter"]["unix"].as_i64().unwrap(),
+    )
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+#[test]
+fn twenty_commits_need_one_login() {
+    let stack = Stack::start();
+    let (repo, _agent) = cached_repo(&stack, "twenty");
+    for i in 0..20 {
+        commit(&repo, &format!("commit {i}"));
+    }
+    let counts = stack.login_counts();
+    assert_eq!(counts.authorization, 1, "{counts:?}");
+    assert_eq!(counts.token, 1, "{counts:?}");
+    // All twenty verify, and share one certificate.
+    let all = repo.ok(&["rev-list", "HEAD"]);
+    let ids: Vec<&str> = all.lines().collect();
+    assert_eq!(ids.len(), 20);
+    let mut args = vec!["verify", "--format", "json"];
+    args.extend(ids.iter().copied());
+    let o = signet(&repo, &args);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let fingerprints: std::collections::BTreeSet<&str> = report
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["signature"]["fingerprint"].as_str().unwrap())
+        .collect();
+    assert_eq!(fingerprints.len(), 1, "{report}");
+
+    let o = signet(&repo, &["status"]);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains(&format!("logged in as {ALICE}")), "{out}");
+}
+
+#[test]
+fn a_certificate_about_to_expire_is_not_used() {
+    // 35 s certificates: usable for signing for 5 s (the margin is 30 s).
+    let stack = Stack::start_with_cert_lifetime(Duration::from_secs(35));
+    let (repo, _agent) = cached_repo(&stack, "expiry");
+    commit(&repo, "first");
+    let (first, not_after) = head_certificate(&repo);
+    assert_eq!(stack.login_counts().authorization, 1);
+    // Wait for the clock (not for a server): until the cached certificate is within the margin.
+    while now() <= not_after - 30 {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    commit(&repo, "second");
+    let (second, _) = head_certificate(&repo);
+    assert_eq!(stack.login_counts().authorization, 2);
+    assert_ne!(first, second, "a new certificate after the new login");
+    repo.ok(&["verify-commit", "HEAD"]);
+    repo.ok(&["verify-commit", "HEAD~1"]);
+}
+
+#[test]
+fn with_the_cache_off_every_signing_logs_in() {
+    let stack = Stack::start();
+    let (mut repo, agent) = cached_repo(&stack, "off");
+    repo.set_env("SIGNET_CACHE", "false");
+    for i in 0..3 {
+        commit(&repo, &format!("commit {i}"));
+    }
+    assert_eq!(stack.login_counts().authorization, 3);
+    assert!(!agent.0.exists(), "no agent is started");
+    let o = signet(&repo, &["status"]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("cache: off"));
+    let o = signet(&repo, &["login"]);
+    assert_eq!(o.status.code(), Some(2), "{}", show(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("signet.cache"));
+}
+
+#[test]
+fn login_logout_and_status() {
+    let stack = Stack::start();
+    let (repo, _agent) = cached_repo(&stack, "login");
+    let o = signet(&repo, &["status"]);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("agent: not running"),
+        "{}",
+        show(&o)
+    );
+
+    let o = signet(&repo, &["login"]);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains(&format!("logged in as {ALICE}")));
+    commit(&repo, "after login");
+    assert_eq!(stack.login_counts().authorization, 1);
+
+    let o = signet(&repo, &["logout"]);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("logged out"));
+    let o = signet(&repo, &["status"]);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("not logged in"),
+        "{}",
+        show(&o)
+    );
+    commit(&repo, "after logout");
+    assert_eq!(stack.login_counts().authorization, 2);
+}
+
+#[test]
+fn an_agent_socket_others_can_reach_is_not_used() {
+    let stack = Stack::start();
+    let (repo, agent) = cached_repo(&stack, "loose");
+    let dir = agent.0.parent().unwrap();
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // Signing still works (logging in each time); the cache is refused, never trusted.
+    commit(&repo, "one");
+    commit(&repo, "two");
+    assert_eq!(stack.login_counts().authorization, 2);
+    let o = signet(&repo, &["login"]);
+    assert_eq!(o.status.code(), Some(2), "{}", show(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("cannot cache the credential"), "{err}");
+    assert!(err.contains("hint:"), "{err}");
+}
+
+/// Every regular file below `dir`.
+fn files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let t = e.file_type().unwrap();
+        if t.is_dir() {
+            files(&e.path(), out);
+        } else if t.is_file() {
+            out.push(e.path());
+        }
+    }
+}
+
+#[test]
+fn no_private_key_byte_is_written_to_a_file() {
+    let stack = Stack::start();
+    let (repo, agent) = cached_repo(&stack, "disk");
+    commit(&repo, "cached");
+    commit(&repo, "from the cache");
+    // The cached key, asked from the agent as signet would.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = signet::adapters::agent::AgentClient::new(agent.0.clone(), Duration::from_secs(5));
+    let entries = rt.block_on(client.list()).unwrap();
+    assert_eq!(entries.len(), 1);
+    let credential = rt
+        .block_on(client.get(&entries[0].scope_key))
+        .unwrap()
+        .unwrap();
+    let scalar = credential.signing_key().unwrap().to_bytes().to_vec();
+    let pkcs8 = credential.key_pkcs8.to_vec();
+    // The stack's state, the repository, its HOME and git config, and the agent's directory
+    // all live below the stack's temporary directory.
+    let mut all = Vec::new();
+    files(stack.dir.path(), &mut all);
+    assert!(
+        all.len() > 10,
+        "the scan sees the stack's and the repository's files"
+    );
+    for path in all {
+        let bytes = std::fs::read(&path).unwrap();
+        for (what, needle) in [("scalar", &scalar), ("PKCS#8", &pkcs8)] {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle.as_slice()),
+                "the private key ({what}) is in {}",
+                path.display()
+            );
+        }
+    }
+}
