@@ -240,3 +240,85 @@ fn no_private_key_byte_is_written_to_a_file() {
         }
     }
 }
+
+#[test]
+fn a_dead_agent_is_replaced_and_signing_goes_on() {
+    let stack = Stack::start();
+    let (repo, agent) = cached_repo(&stack, "dead");
+    // What a killed agent leaves behind: its socket file, with nobody listening.
+    drop(std::os::unix::net::UnixListener::bind(&agent.0).unwrap());
+    std::fs::set_permissions(&agent.0, std::fs::Permissions::from_mode(0o600)).unwrap();
+    commit(&repo, "with a dead agent");
+    commit(&repo, "from the new agent's cache");
+    assert_eq!(stack.login_counts().authorization, 1);
+    let o = signet(&repo, &["status"]);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains(&format!("logged in as {ALICE}")),
+        "{}",
+        show(&o)
+    );
+}
+
+/// A fake agent on `socket` that answers every request with a credential that does not decode,
+/// until stopped (a flag, then a connection to wake the accept loop).
+struct LyingAgent {
+    socket: PathBuf,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<usize>>,
+}
+
+impl LyingAgent {
+    fn start(socket: &Path) -> LyingAgent {
+        use std::io::{Read, Write};
+        let listener = std::os::unix::net::UnixListener::bind(socket).unwrap();
+        std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut answered = 0;
+            for stream in listener.incoming() {
+                if flag.load(std::sync::atomic::Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(mut stream) = stream else { continue };
+                let mut header = [0u8; 4];
+                if stream.read_exact(&mut header).is_err() {
+                    continue;
+                }
+                let mut payload = vec![0u8; u32::from_be_bytes(header) as usize];
+                if stream.read_exact(&mut payload).is_err() {
+                    continue;
+                }
+                let lie = signet::core::agent_proto::Response::Credential(zeroize::Zeroizing::new(
+                    b"not a credential".to_vec(),
+                ));
+                let _ = stream.write_all(&signet::core::agent_proto::encode_response(&lie));
+                answered += 1;
+            }
+            answered
+        });
+        LyingAgent {
+            socket: socket.to_owned(),
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn stop(mut self) -> usize {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let _ = std::os::unix::net::UnixStream::connect(&self.socket);
+        self.thread.take().unwrap().join().unwrap()
+    }
+}
+
+#[test]
+fn an_agent_answering_garbage_costs_a_login_not_the_signature() {
+    let stack = Stack::start();
+    let (repo, agent) = cached_repo(&stack, "liar");
+    let liar = LyingAgent::start(&agent.0);
+    commit(&repo, "one");
+    commit(&repo, "two");
+    assert_eq!(stack.login_counts().authorization, 2);
+    repo.ok(&["verify-commit", "HEAD"]);
+    assert!(liar.stop() >= 2, "signet asked the agent");
+}
