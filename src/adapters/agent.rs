@@ -140,7 +140,10 @@ fn our_uid() -> u32 {
 /// /tmp/signet-<uid>/agent.sock.
 pub fn default_socket_path() -> PathBuf {
     if let Some(p) = std::env::var_os(SOCKET_ENV).filter(|p| !p.is_empty()) {
-        return PathBuf::from(p);
+        // A relative path would name another socket from another directory (and the agent
+        // starts in `/`): anchor it where it was given.
+        let p = PathBuf::from(p);
+        return std::path::absolute(&p).unwrap_or(p);
     }
     if let Some(dir) = std::env::var_os("XDG_RUNTIME_DIR")
         .map(PathBuf::from)
@@ -149,6 +152,22 @@ pub fn default_socket_path() -> PathBuf {
         return dir.join("signet").join("agent.sock");
     }
     PathBuf::from(format!("/tmp/signet-{}", our_uid())).join("agent.sock")
+}
+
+/// Keep key material out of core dumps and away from same-uid debuggers: no core files, and (on
+/// Linux) not dumpable, which also closes `/proc/<pid>/mem` and ptrace to other processes of
+/// the user. For the agent and for a signing process that holds a key. Best effort.
+pub fn harden_process() {
+    let no_core = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: setrlimit reads the struct we pass; prctl(PR_SET_DUMPABLE, 0) takes no pointers.
+    unsafe {
+        libc::setrlimit(libc::RLIMIT_CORE, &no_core);
+        #[cfg(target_os = "linux")]
+        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+    }
 }
 
 /// The uid decision, pure, so it can be tested without a second user: only our own uid.
@@ -742,19 +761,29 @@ fn list_blocking(socket: &Path, timeout: Duration) -> Result<(), AgentError> {
 /// Start `exe agent --socket PATH` detached (its own process group, stdio to /dev/null), then
 /// wait for readiness: poll connecting (with backoff, at most 3 s total) until a List succeeds.
 pub fn spawn_agent(exe: &Path, socket: &Path) -> Result<(), AgentError> {
-    let mut child = Command::new(exe)
+    let mut socket_arg = std::ffi::OsString::from("--socket=");
+    socket_arg.push(socket);
+    let mut command = Command::new(exe);
+    command
         .arg("agent")
-        .arg("--socket")
-        .arg(socket)
+        .arg(socket_arg)
+        // Nothing of the signing process's environment (tokens, CI credentials) outlives it in
+        // the agent; it holds no directory busy.
+        .env_clear()
+        .current_dir("/")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .map_err(|source| AgentError::Spawn {
-            exe: exe.to_owned(),
-            source,
-        })?;
+        .process_group(0);
+    for name in ["PATH", "HOME", "XDG_RUNTIME_DIR"] {
+        if let Some(value) = std::env::var_os(name) {
+            command.env(name, value);
+        }
+    }
+    let mut child = command.spawn().map_err(|source| AgentError::Spawn {
+        exe: exe.to_owned(),
+        source,
+    })?;
     let start = std::time::Instant::now();
     let mut delay = Duration::from_millis(10);
     loop {
@@ -776,6 +805,9 @@ pub fn spawn_agent(exe: &Path, socket: &Path) -> Result<(), AgentError> {
         }
         let remaining = READY_WITHIN.saturating_sub(start.elapsed());
         if remaining.is_zero() {
+            // Never leave a late, stray agent behind.
+            let _ = child.kill();
+            let _ = child.wait();
             return Err(AgentError::NotReady {
                 socket: socket.to_owned(),
                 waited: start.elapsed(),

@@ -13,10 +13,13 @@ use super::args::{AgentArgs, LoginArgs};
 use super::error::CliError;
 use super::settings::{self, CacheMode, Settings};
 use super::{config, login, output};
-use crate::adapters::agent::{self, AgentClient, AgentError};
+use crate::adapters::agent::{self, AgentClient};
 use crate::adapters::clock::SystemClock;
 use crate::adapters::fulcio::FulcioClient;
 use crate::adapters::http::HttpClient;
+#[cfg(target_os = "linux")]
+use crate::adapters::keyring::KeyringStore;
+use crate::core::agent_proto::EntrySummary;
 use crate::core::credential::{Credential, Scope};
 use crate::core::signing;
 use crate::core::time::UnixTime;
@@ -24,11 +27,17 @@ use crate::core::trust_root::TrustedRoot;
 use crate::flow::Clock;
 use crate::flow::sign_commit::{IssuedKey, issue_key};
 
-/// A cached certificate is used only while it stays valid this much longer (a Rekor round trip
-/// and some clock skew).
+/// A cached certificate is used only while it stays valid this much longer than one request may
+/// take (`signet.httpTimeout`): the log must integrate the signature while the certificate is
+/// valid, allowing for some clock skew.
 pub const MARGIN_SECS: i64 = 30;
 /// How long one request to the agent may take.
 const AGENT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long before its expiry a cached certificate stops being used, for these settings.
+pub fn margin_secs(settings: &Settings) -> i64 {
+    MARGIN_SECS.saturating_add(i64::try_from(settings.http_timeout.as_secs()).unwrap_or(i64::MAX))
+}
 
 /// The deployment and login a credential belongs to.
 pub fn scope(settings: &Settings) -> Scope {
@@ -39,51 +48,133 @@ pub fn scope(settings: &Settings) -> Scope {
     }
 }
 
-/// The cache as configured; `None` when `signet.cache` is false.
+/// Where credentials are kept.
+enum Backend {
+    #[cfg(target_os = "linux")]
+    Keyring(KeyringStore),
+    Agent {
+        client: AgentClient,
+        socket: PathBuf,
+    },
+}
+
+/// The cache as configured; `None` when `signet.cache` is false or no store works.
 pub struct Cache {
-    client: AgentClient,
-    socket: PathBuf,
+    backend: Backend,
     scope_key: String,
+    issuer: String,
+    margin: i64,
 }
 
 impl Cache {
     pub fn open(settings: &Settings) -> Option<Cache> {
-        if settings.cache == CacheMode::Off {
-            return None;
-        }
-        let socket = agent::default_socket_path();
+        let agent = || {
+            let socket = agent::default_socket_path();
+            Backend::Agent {
+                client: AgentClient::new(socket.clone(), AGENT_TIMEOUT),
+                socket,
+            }
+        };
+        let backend = match settings.cache {
+            CacheMode::Off => return None,
+            CacheMode::Agent => agent(),
+            #[cfg(target_os = "linux")]
+            CacheMode::Auto => KeyringStore::probe().map_or_else(|_| agent(), Backend::Keyring),
+            #[cfg(target_os = "linux")]
+            CacheMode::Keyring => match KeyringStore::probe() {
+                Ok(store) => Backend::Keyring(store),
+                Err(e) => {
+                    output::warning(format_args!(
+                        "signet.cache = keyring, but {e}; signing goes on without a cache"
+                    ));
+                    return None;
+                }
+            },
+            #[cfg(not(target_os = "linux"))]
+            CacheMode::Auto => agent(),
+            #[cfg(not(target_os = "linux"))]
+            CacheMode::Keyring => {
+                output::warning(
+                    "signet.cache = keyring is supported on Linux only; signing goes on without a cache",
+                );
+                return None;
+            }
+        };
         Some(Cache {
-            client: AgentClient::new(socket.clone(), AGENT_TIMEOUT),
-            socket,
+            backend,
             scope_key: scope(settings).key(),
+            issuer: settings.oidc_issuer.clone(),
+            margin: margin_secs(settings),
         })
     }
 
-    /// A cached key for this scope whose certificate still verifies against `root` and stays
-    /// valid for [`MARGIN_SECS`]; `None` (with a warning when something was wrong) otherwise.
+    /// What `signet status` says the store is.
+    fn describe(&self) -> String {
+        match &self.backend {
+            #[cfg(target_os = "linux")]
+            Backend::Keyring(_) => "the session's kernel keyring (keyutils)".into(),
+            Backend::Agent { socket, .. } => format!("signet agent at {}", socket.display()),
+        }
+    }
+
+    fn get(&self, runtime: &tokio::runtime::Runtime) -> Result<Option<Credential>, Option<String>> {
+        match &self.backend {
+            #[cfg(target_os = "linux")]
+            Backend::Keyring(store) => store.get(&self.scope_key).map_err(|e| Some(e.to_string())),
+            Backend::Agent { client, .. } => match runtime.block_on(client.get(&self.scope_key)) {
+                Ok(c) => Ok(c),
+                Err(e) if e.is_not_running() => Err(None),
+                Err(e) => Err(Some(e.to_string())),
+            },
+        }
+    }
+
+    /// A cached key for this scope that is safe to sign with now: its certificate stays valid
+    /// for the margin, was issued by the configured OIDC issuer, is for `committer` when
+    /// `signet.matchCommitter` asks for one, and still verifies against `root` as the
+    /// certificate of this key. `None` (with a message when something was wrong) otherwise.
     pub fn load(
         &self,
         runtime: &tokio::runtime::Runtime,
         root: &TrustedRoot,
         now: UnixTime,
+        committer: Option<&str>,
     ) -> Option<IssuedKey> {
-        let credential = match runtime.block_on(self.client.get(&self.scope_key)) {
+        let credential = match self.get(runtime) {
             Ok(Some(c)) => c,
-            Ok(None) => return None,
-            Err(e) if e.is_not_running() => return None,
-            Err(e) => {
+            Ok(None) | Err(None) => return None,
+            Err(Some(e)) => {
                 output::warning(format_args!(
                     "the credential cache cannot be used ({e}); logging in instead"
                 ));
                 return None;
             }
         };
-        if !credential.usable_at(now, MARGIN_SECS) {
-            output::info(format_args!(
-                "the cached certificate for {} expires at {}; logging in again",
+        let skip = |why: String| {
+            output::info(format_args!("{why}; logging in again"));
+            None
+        };
+        if !credential.usable_at(now, self.margin) {
+            return skip(format!(
+                "the cached certificate for {} expires at {}",
                 credential.identity, credential.not_after
             ));
-            return None;
+        }
+        if credential.issuer.as_deref() != Some(self.issuer.as_str()) {
+            return skip(format!(
+                "the cached certificate was issued for {} by {}, not by the configured {}",
+                credential.identity,
+                credential.issuer.as_deref().unwrap_or("an unknown issuer"),
+                self.issuer
+            ));
+        }
+        if let Some(email) = committer
+            && email != credential.identity
+        {
+            return skip(format!(
+                "the cached certificate is for {}, not the committer {email} (signet.matchCommitter)",
+                credential.identity
+            ));
         }
         match issued_from(&credential, root, now) {
             Ok(issued) => Some(issued),
@@ -107,23 +198,59 @@ impl Cache {
         }
     }
 
+    /// Forget this scope's credential; problems are ignored (the next load checks again).
+    pub fn forget(&self, runtime: &tokio::runtime::Runtime) {
+        let _ = self.delete(runtime);
+    }
+
+    fn delete(&self, runtime: &tokio::runtime::Runtime) -> Result<bool, String> {
+        match &self.backend {
+            #[cfg(target_os = "linux")]
+            Backend::Keyring(store) => store.delete(&self.scope_key).map_err(|e| e.to_string()),
+            Backend::Agent { client, .. } => match runtime.block_on(client.delete(&self.scope_key))
+            {
+                Ok(found) => Ok(found),
+                Err(e) if e.is_not_running() => Ok(false),
+                Err(e) => Err(e.to_string()),
+            },
+        }
+    }
+
+    fn list(&self, runtime: &tokio::runtime::Runtime) -> Result<Option<Vec<EntrySummary>>, String> {
+        match &self.backend {
+            #[cfg(target_os = "linux")]
+            Backend::Keyring(store) => store.list().map(Some).map_err(|e| e.to_string()),
+            Backend::Agent { client, .. } => match runtime.block_on(client.list()) {
+                Ok(entries) => Ok(Some(entries)),
+                Err(e) if e.is_not_running() => Ok(None),
+                Err(e) => Err(e.to_string()),
+            },
+        }
+    }
+
     fn try_store(
         &self,
         runtime: &tokio::runtime::Runtime,
         issued: &IssuedKey,
     ) -> Result<(), String> {
         let credential = credential_from(&self.scope_key, issued)?;
-        match runtime.block_on(self.client.put(&credential)) {
-            Ok(()) => Ok(()),
-            Err(e) if e.is_not_running() => {
-                let exe = std::env::current_exe()
-                    .map_err(|e| format!("cannot find the signet executable: {e}"))?;
-                agent::spawn_agent(&exe, &self.socket).map_err(|e| e.to_string())?;
-                runtime
-                    .block_on(self.client.put(&credential))
-                    .map_err(|e| e.to_string())
-            }
-            Err(e) => Err(e.to_string()),
+        match &self.backend {
+            #[cfg(target_os = "linux")]
+            Backend::Keyring(store) => store
+                .put(&credential, SystemClock.now())
+                .map_err(|e| e.to_string()),
+            Backend::Agent { client, socket } => match runtime.block_on(client.put(&credential)) {
+                Ok(()) => Ok(()),
+                Err(e) if e.is_not_running() => {
+                    let exe = std::env::current_exe()
+                        .map_err(|e| format!("cannot find the signet executable: {e}"))?;
+                    agent::spawn_agent(&exe, socket).map_err(|e| e.to_string())?;
+                    runtime
+                        .block_on(client.put(&credential))
+                        .map_err(|e| e.to_string())
+                }
+                Err(e) => Err(e.to_string()),
+            },
         }
     }
 }
@@ -171,6 +298,7 @@ fn cache_or_error(settings: &Settings) -> Result<Cache, CliError> {
 
 /// `signet login`: log in, get a certificate and cache it.
 pub fn run_login(_args: LoginArgs) -> Result<(), CliError> {
+    agent::harden_process();
     let settings = settings::load()?;
     let cache = cache_or_error(&settings)?;
     let root = config::trusted_root(settings.trusted_root.as_deref())?;
@@ -190,17 +318,18 @@ pub fn run_login(_args: LoginArgs) -> Result<(), CliError> {
     cache.try_store(&runtime, &issued).map_err(|e| {
         CliError::usage(
             format!("cannot cache the credential: {e}"),
-            "see signet status; SIGNET_AGENT_SOCKET chooses the agent's socket",
+            "see signet status; SIGNET_AGENT_SOCKET chooses the agent's socket, signet.cache the store",
         )
     })?;
     let now = SystemClock.now();
     output::result_line(format_args!(
-        "logged in as {} (issuer {}); the certificate is valid until {} ({} s), and signing uses it until {} s before then",
+        "logged in as {} (issuer {}); the certificate is valid until {} ({} s), and signing uses it until {} s before then ({})",
         credential.identity,
         credential.issuer.as_deref().unwrap_or("none"),
         credential.not_after,
-        credential.not_after.0 - now.0,
-        MARGIN_SECS
+        credential.not_after.0.saturating_sub(now.0),
+        cache.margin,
+        cache.describe()
     ));
     Ok(())
 }
@@ -210,24 +339,21 @@ pub fn run_logout() -> Result<(), CliError> {
     let settings = settings::load()?;
     let cache = cache_or_error(&settings)?;
     let runtime = super::runtime()?;
-    match runtime.block_on(cache.client.delete(&cache.scope_key)) {
+    match cache.delete(&runtime) {
         Ok(true) => output::result_line(format_args!(
             "logged out: the cached credential for {} is gone",
             settings.fulcio_url
         )),
         Ok(false) => output::result_line("no credential was cached for this Fulcio and issuer"),
-        Err(e) if e.is_not_running() => {
-            output::result_line("no credential was cached (the signet agent is not running)")
-        }
-        Err(e) => return Err(agent_error(e)),
+        Err(e) => return Err(cache_error(e)),
     }
     Ok(())
 }
 
-fn agent_error(e: AgentError) -> CliError {
+fn cache_error(e: impl std::fmt::Display) -> CliError {
     CliError::usage(
-        format!("the signet agent: {e}"),
-        "signet status shows the socket in use; SIGNET_AGENT_SOCKET chooses another",
+        format!("the credential cache: {e}"),
+        "signet status shows the store in use; SIGNET_AGENT_SOCKET chooses the agent's socket, signet.cache the store",
     )
 }
 
@@ -240,28 +366,27 @@ pub fn run_status() -> Result<(), CliError> {
     };
     let runtime = super::runtime()?;
     let now = SystemClock.now();
-    output::result_line(format_args!(
-        "cache: signet agent at {}",
-        cache.socket.display()
-    ));
-    let entries = match runtime.block_on(cache.client.list()) {
-        Ok(entries) => entries,
-        Err(e) if e.is_not_running() => {
-            output::result_line("agent: not running (signing starts it after the next login)");
-            return Ok(());
-        }
-        Err(e) => return Err(agent_error(e)),
+    output::result_line(format_args!("cache: {}", cache.describe()));
+    if login::token_is_ambient(&settings) {
+        output::result_line(
+            "an ambient identity token is configured (environment, CI or token file): signing uses it and not the cache",
+        );
+    }
+    let Some(entries) = cache.list(&runtime).map_err(cache_error)? else {
+        output::result_line("agent: not running (signing starts it after the next login)");
+        return Ok(());
     };
     let mine = entries.iter().find(|e| e.scope_key == cache.scope_key);
+    let left = |t: UnixTime, less: i64| t.0.saturating_sub(now.0).saturating_sub(less).max(0);
     match mine {
         Some(e) => output::result_line(format_args!(
             "logged in as {} (issuer {}) for {}; valid for {} s more (until {}), used for signing for {} s more",
             e.identity,
             e.issuer.as_deref().unwrap_or("none"),
             settings.fulcio_url,
-            (e.not_after.0 - now.0).max(0),
+            left(e.not_after, 0),
             e.not_after,
-            (e.not_after.0 - now.0 - MARGIN_SECS).max(0)
+            left(e.not_after, cache.margin)
         )),
         None => output::result_line(format_args!(
             "not logged in for {} (issuer {})",
@@ -271,7 +396,7 @@ pub fn run_status() -> Result<(), CliError> {
     let others = entries.len() - usize::from(mine.is_some());
     if others > 0 {
         output::result_line(format_args!(
-            "the agent also holds {others} credential(s) for other Fulcio or issuer settings"
+            "the store also holds {others} credential(s) for other Fulcio or issuer settings"
         ));
     }
     Ok(())
@@ -281,8 +406,9 @@ pub fn run_status() -> Result<(), CliError> {
 pub fn run_agent(args: AgentArgs) -> Result<(), CliError> {
     let socket = args.socket.unwrap_or_else(agent::default_socket_path);
     let idle = (args.idle_exit > 0).then(|| Duration::from_secs(args.idle_exit));
+    agent::harden_process();
     let runtime = super::runtime()?;
     runtime
         .block_on(agent::serve(&socket, idle))
-        .map_err(agent_error)
+        .map_err(cache_error)
 }

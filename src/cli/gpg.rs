@@ -21,7 +21,8 @@ use crate::flow::Clock;
 use crate::flow::PortError;
 use crate::flow::sign::SignError;
 use crate::flow::sign_commit::{
-    LogMode, PayloadOptions, PayloadSignError, check_payload, issue_key, sign_payload_with,
+    IssuedKey, LogMode, PayloadOptions, PayloadSignError, check_payload, issue_key,
+    sign_payload_with,
 };
 
 /// Largest payload read from stdin (a commit or tag object).
@@ -95,6 +96,8 @@ fn sign(req: &SignRequest) -> Result<(), CliError> {
         )
     })?;
     let payload = read_payload(req)?;
+    // The signing key lives in this process until it exits: keep it out of core dumps.
+    crate::adapters::agent::harden_process();
     let settings = settings::load()?;
     let root = config::trusted_root(settings.trusted_root.as_deref())?;
     let fulcio_url =
@@ -114,35 +117,60 @@ fn sign(req: &SignRequest) -> Result<(), CliError> {
     };
     // A bad payload fails before any login or request.
     check_payload(&payload, options).map_err(|e| from_payload_sign(e, &settings))?;
-    let cache = Cache::open(&settings);
+    // A signing with an ambient token (CI, SIGSTORE_ID_TOKEN, a token file) uses that token:
+    // it neither takes a cached credential nor leaves one behind.
+    let cache = Cache::open(&settings).filter(|_| !login::token_is_ambient(&settings));
+    let committer = settings
+        .match_committer
+        .then(|| crate::core::gitobject::signer_email(&payload).ok())
+        .flatten();
     let cached = cache
         .as_ref()
-        .and_then(|c| c.load(&runtime, &root, SystemClock.now()));
-    let issued = match cached {
-        Some(issued) => issued,
-        None => {
-            let token = login::obtain_token(&settings)?;
-            let issued = runtime
-                .block_on(issue_key(&fulcio, &SystemClock, &root, &token))
-                .map_err(|e| from_payload_sign(e, &settings))?;
-            drop(token);
-            if let Some(cache) = &cache {
-                cache.store(&runtime, &issued);
-            }
-            issued
+        .and_then(|c| c.load(&runtime, &root, SystemClock.now(), committer.as_deref()));
+    let fresh = |runtime: &tokio::runtime::Runtime| -> Result<IssuedKey, CliError> {
+        let token = login::obtain_token(&settings)?;
+        let issued = runtime
+            .block_on(issue_key(&fulcio, &SystemClock, &root, &token))
+            .map_err(|e| from_payload_sign(e, &settings))?;
+        drop(token);
+        if let Some(cache) = &cache {
+            cache.store(runtime, &issued);
         }
+        Ok(issued)
     };
-    let signed = runtime
-        .block_on(sign_payload_with(
+    let sign_with = |issued: &IssuedKey| {
+        runtime.block_on(sign_payload_with(
             &rekor,
             &SystemClock,
             &root,
-            &issued,
+            issued,
             &payload,
             options,
         ))
-        .map_err(|e| from_payload_sign(e, &settings))?;
-    drop(issued);
+    };
+    let signed = match cached {
+        Some(issued) => match sign_with(&issued) {
+            Ok(signed) => signed,
+            // A cached certificate that the log's answer shows was no longer valid (a slow log,
+            // a skewed clock) costs a login, not the signature.
+            Err(PayloadSignError::Sign(e)) if matches!(*e, SignError::Untrusted(_)) => {
+                output::warning(format_args!(
+                    "signing with the cached credential failed ({e}); logging in again"
+                ));
+                if let Some(cache) = &cache {
+                    cache.forget(&runtime);
+                }
+                drop(issued);
+                let issued = fresh(&runtime)?;
+                sign_with(&issued).map_err(|e| from_payload_sign(e, &settings))?
+            }
+            Err(e) => return Err(from_payload_sign(e, &settings)),
+        },
+        None => {
+            let issued = fresh(&runtime)?;
+            sign_with(&issued).map_err(|e| from_payload_sign(e, &settings))?
+        }
+    };
 
     let bytes = if req.armor {
         signed.armored.as_bytes()

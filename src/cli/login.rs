@@ -35,6 +35,23 @@ pub fn obtain_token(settings: &Settings) -> Result<IdentityToken, CliError> {
     obtain_token_with(settings, &|name| std::env::var(name).ok())
 }
 
+/// Whether signing gets its token without a person: a configured or present environment
+/// token, GitHub Actions credentials, or a token file. Such signings neither use nor fill the
+/// credential cache: the token given is the identity meant, and a CI job must not leave a
+/// credential for the next job on the machine.
+pub fn token_is_ambient(settings: &Settings) -> bool {
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    match settings.token_provider {
+        Some(TokenProvider::Env | TokenProvider::GithubActions | TokenProvider::File) => true,
+        Some(TokenProvider::Browser | TokenProvider::Device) => false,
+        None => {
+            set("SIGSTORE_ID_TOKEN")
+                || (set("ACTIONS_ID_TOKEN_REQUEST_URL") && set("ACTIONS_ID_TOKEN_REQUEST_TOKEN"))
+                || settings.token_file.is_some()
+        }
+    }
+}
+
 /// [`obtain_token`] with an injectable environment lookup (tests pass their own).
 pub fn obtain_token_with(
     settings: &Settings,

@@ -80,9 +80,11 @@ impl FromStr for RekorMode {
 /// Where signing caches its key and certificate between commits (`signet.cache`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum CacheMode {
-    /// The best available store: the signet agent (OS keyrings are not supported yet).
+    /// The session's kernel keyring when it works, else the signet agent.
     #[default]
     Auto,
+    /// The Linux kernel keyring (the session keyring), with the kernel expiring entries.
+    Keyring,
     /// The signet agent: credentials in memory, on a Unix socket only this user can reach.
     Agent,
     /// No cache: every signing logs in.
@@ -94,13 +96,12 @@ impl FromStr for CacheMode {
     fn from_str(s: &str) -> Result<Self, String> {
         match s.to_ascii_lowercase().as_str() {
             "auto" => Ok(Self::Auto),
+            "keyring" => Ok(Self::Keyring),
             "agent" => Ok(Self::Agent),
             "false" | "off" | "no" | "0" => Ok(Self::Off),
-            "keyring" => Err(
-                "the OS keyring store is not available in this signet yet; use agent, auto or false"
-                    .into(),
-            ),
-            _ => Err(format!("unknown cache mode {s:?}; use auto, agent or false")),
+            _ => Err(format!(
+                "unknown cache mode {s:?}; use auto, keyring, agent or false"
+            )),
         }
     }
 }
@@ -563,7 +564,7 @@ pub fn resolve(
             parsed(&f, parse_bool, "use true or false")
         })?,
         cache: get(&CACHE).map_or(Ok(d.cache), |f| {
-            parsed(&f, str::parse, "use auto, agent or false")
+            parsed(&f, str::parse, "use auto, keyring, agent or false")
         })?,
     })
 }

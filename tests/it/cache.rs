@@ -20,14 +20,39 @@ impl Drop for AgentGuard {
     }
 }
 
+/// Which store a test caches in.
+#[derive(Clone, Copy, PartialEq)]
+enum Store {
+    Agent,
+    /// The kernel keyring: the test process joins a fresh session keyring first, which the
+    /// git and signet children inherit and nobody else possesses.
+    Keyring,
+}
+
+/// Join a new anonymous session keyring (nextest runs each test in its own process).
+fn private_session_keyring() {
+    // SAFETY: keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL) reads and writes no memory of ours.
+    let id = unsafe { libc::syscall(libc::SYS_keyctl, 1, std::ptr::null::<libc::c_char>()) };
+    assert!(id > 0, "cannot join a session keyring");
+}
+
 /// A repository that logs in through the browser flow (no token in the environment) with the
-/// credential cache on and the agent's socket in a private directory of this test.
-fn cached_repo(stack: &Stack, name: &str) -> (Repo, AgentGuard) {
+/// credential cache on, in `store` (the agent's socket in a private directory of this test).
+fn cached_repo(stack: &Stack, name: &str, store: Store) -> (Repo, AgentGuard) {
     let mut repo = Repo::new(stack, name);
     repo.unset_env("SIGSTORE_ID_TOKEN");
     repo.set_env("SIGNET_OIDC_ISSUER", &stack.issuer());
     repo.set_env("SIGNET_LOGIN_TIMEOUT", "60");
-    repo.set_env("SIGNET_CACHE", "auto");
+    repo.set_env(
+        "SIGNET_CACHE",
+        match store {
+            Store::Agent => "agent",
+            Store::Keyring => "keyring",
+        },
+    );
+    if store == Store::Keyring {
+        private_session_keyring();
+    }
     let agent_dir = stack.path(&format!("{name}-agent"));
     std::fs::create_dir(&agent_dir).unwrap();
     std::fs::set_permissions(&agent_dir, std::fs::Permissions::from_mode(0o700)).unwrap();
@@ -69,9 +94,18 @@ fn now() -> i64 {
 }
 
 #[test]
-fn twenty_commits_need_one_login() {
+fn twenty_commits_need_one_login_with_the_agent() {
+    twenty_commits_need_one_login(Store::Agent);
+}
+
+#[test]
+fn twenty_commits_need_one_login_with_the_keyring() {
+    twenty_commits_need_one_login(Store::Keyring);
+}
+
+fn twenty_commits_need_one_login(store: Store) {
     let stack = Stack::start();
-    let (repo, _agent) = cached_repo(&stack, "twenty");
+    let (repo, _agent) = cached_repo(&stack, "twenty", store);
     for i in 0..20 {
         commit(&repo, &format!("commit {i}"));
     }
@@ -102,15 +136,26 @@ fn twenty_commits_need_one_login() {
 }
 
 #[test]
-fn a_certificate_about_to_expire_is_not_used() {
-    // 35 s certificates: usable for signing for 5 s (the margin is 30 s).
-    let stack = Stack::start_with_cert_lifetime(Duration::from_secs(35));
-    let (repo, _agent) = cached_repo(&stack, "expiry");
+fn a_certificate_about_to_expire_is_not_used_with_the_agent() {
+    a_certificate_about_to_expire_is_not_used(Store::Agent);
+}
+
+#[test]
+fn a_certificate_about_to_expire_is_not_used_with_the_keyring() {
+    a_certificate_about_to_expire_is_not_used(Store::Keyring);
+}
+
+fn a_certificate_about_to_expire_is_not_used(store: Store) {
+    // 40 s certificates and 5 s requests: the margin is 30 + 5 s, so a certificate is used for
+    // signing for 5 s.
+    let stack = Stack::start_with_cert_lifetime(Duration::from_secs(40));
+    let (mut repo, _agent) = cached_repo(&stack, "expiry", store);
+    repo.set_env("SIGNET_HTTP_TIMEOUT", "5");
     commit(&repo, "first");
     let (first, not_after) = head_certificate(&repo);
     assert_eq!(stack.login_counts().authorization, 1);
     // Wait for the clock (not for a server): until the cached certificate is within the margin.
-    while now() <= not_after - 30 {
+    while now() <= not_after - 35 {
         std::thread::sleep(Duration::from_millis(200));
     }
     commit(&repo, "second");
@@ -124,7 +169,7 @@ fn a_certificate_about_to_expire_is_not_used() {
 #[test]
 fn with_the_cache_off_every_signing_logs_in() {
     let stack = Stack::start();
-    let (mut repo, agent) = cached_repo(&stack, "off");
+    let (mut repo, agent) = cached_repo(&stack, "off", Store::Agent);
     repo.set_env("SIGNET_CACHE", "false");
     for i in 0..3 {
         commit(&repo, &format!("commit {i}"));
@@ -139,16 +184,28 @@ fn with_the_cache_off_every_signing_logs_in() {
 }
 
 #[test]
-fn login_logout_and_status() {
+fn login_logout_and_status_with_the_agent() {
+    login_logout_and_status(Store::Agent);
+}
+
+#[test]
+fn login_logout_and_status_with_the_keyring() {
+    login_logout_and_status(Store::Keyring);
+}
+
+fn login_logout_and_status(store: Store) {
     let stack = Stack::start();
-    let (repo, _agent) = cached_repo(&stack, "login");
+    let (repo, _agent) = cached_repo(&stack, "login", store);
     let o = signet(&repo, &["status"]);
     assert_eq!(o.status.code(), Some(0), "{}", show(&o));
-    assert!(
-        String::from_utf8_lossy(&o.stdout).contains("agent: not running"),
-        "{}",
-        show(&o)
-    );
+    let out = String::from_utf8_lossy(&o.stdout);
+    match store {
+        Store::Agent => assert!(out.contains("agent: not running"), "{}", show(&o)),
+        Store::Keyring => {
+            assert!(out.contains("kernel keyring"), "{}", show(&o));
+            assert!(out.contains("not logged in"), "{}", show(&o));
+        }
+    }
 
     let o = signet(&repo, &["login"]);
     assert_eq!(o.status.code(), Some(0), "{}", show(&o));
@@ -172,7 +229,7 @@ fn login_logout_and_status() {
 #[test]
 fn an_agent_socket_others_can_reach_is_not_used() {
     let stack = Stack::start();
-    let (repo, agent) = cached_repo(&stack, "loose");
+    let (repo, agent) = cached_repo(&stack, "loose", Store::Agent);
     let dir = agent.0.parent().unwrap();
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
     // Signing still works (logging in each time); the cache is refused, never trusted.
@@ -202,9 +259,9 @@ fn files(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 #[test]
-fn no_private_key_byte_is_written_to_a_file() {
+fn no_private_key_byte_is_written_to_a_file_with_the_agent() {
     let stack = Stack::start();
-    let (repo, agent) = cached_repo(&stack, "disk");
+    let (repo, agent) = cached_repo(&stack, "disk", Store::Agent);
     commit(&repo, "cached");
     commit(&repo, "from the cache");
     // The cached key, asked from the agent as signet would.
@@ -219,10 +276,29 @@ fn no_private_key_byte_is_written_to_a_file() {
         .block_on(client.get(&entries[0].scope_key))
         .unwrap()
         .unwrap();
+    assert_not_on_disk(&stack, &credential);
+}
+
+#[test]
+fn no_private_key_byte_is_written_to_a_file_with_the_keyring() {
+    let stack = Stack::start();
+    let (repo, _agent) = cached_repo(&stack, "disk", Store::Keyring);
+    commit(&repo, "cached");
+    commit(&repo, "from the cache");
+    assert_eq!(stack.login_counts().authorization, 1);
+    // The cached key, read from the session keyring this test process shares with signet.
+    let store = signet::adapters::keyring::KeyringStore::probe().unwrap();
+    let entries = store.list().unwrap();
+    assert_eq!(entries.len(), 1);
+    let credential = store.get(&entries[0].scope_key).unwrap().unwrap();
+    assert_not_on_disk(&stack, &credential);
+}
+
+/// No file below the stack's temporary directory (the stack's state, the repository, its HOME
+/// and git config, the agent's directory) holds the credential's private key.
+fn assert_not_on_disk(stack: &Stack, credential: &signet::core::credential::Credential) {
     let scalar = credential.signing_key().unwrap().to_bytes().to_vec();
     let pkcs8 = credential.key_pkcs8.to_vec();
-    // The stack's state, the repository, its HOME and git config, and the agent's directory
-    // all live below the stack's temporary directory.
     let mut all = Vec::new();
     files(stack.dir.path(), &mut all);
     assert!(
@@ -244,7 +320,7 @@ fn no_private_key_byte_is_written_to_a_file() {
 #[test]
 fn a_dead_agent_is_replaced_and_signing_goes_on() {
     let stack = Stack::start();
-    let (repo, agent) = cached_repo(&stack, "dead");
+    let (repo, agent) = cached_repo(&stack, "dead", Store::Agent);
     // What a killed agent leaves behind: its socket file, with nobody listening.
     drop(std::os::unix::net::UnixListener::bind(&agent.0).unwrap());
     std::fs::set_permissions(&agent.0, std::fs::Permissions::from_mode(0o600)).unwrap();
@@ -314,11 +390,36 @@ impl LyingAgent {
 #[test]
 fn an_agent_answering_garbage_costs_a_login_not_the_signature() {
     let stack = Stack::start();
-    let (repo, agent) = cached_repo(&stack, "liar");
+    let (repo, agent) = cached_repo(&stack, "liar", Store::Agent);
     let liar = LyingAgent::start(&agent.0);
     commit(&repo, "one");
     commit(&repo, "two");
     assert_eq!(stack.login_counts().authorization, 2);
     repo.ok(&["verify-commit", "HEAD"]);
     assert!(liar.stop() >= 2, "signet asked the agent");
+}
+
+#[test]
+fn an_ambient_token_is_used_and_never_cached() {
+    let stack = Stack::start();
+    let (mut repo, _agent) = cached_repo(&stack, "ambient", Store::Agent);
+    let o = signet(&repo, &["login"]);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    // A CI-style token for someone else (and no provider forced): the signature is that
+    // identity's, not the cached one's.
+    repo.ok(&["config", "--unset", "signet.tokenProvider"]);
+    repo.set_env("SIGSTORE_ID_TOKEN", &stack.token("bob@example.com"));
+    commit(&repo, "signed with the job's token");
+    let o = signet(&repo, &["show", "--format", "json", "HEAD"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["identity"], "bob@example.com", "{v}");
+    let o = signet(&repo, &["status"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains(&format!("logged in as {ALICE}")), "{out}");
+    assert!(out.contains("ambient identity token"), "{out}");
+    assert!(
+        !out.contains("also holds"),
+        "bob's credential was not cached: {out}"
+    );
+    assert_eq!(stack.login_counts().authorization, 1);
 }
