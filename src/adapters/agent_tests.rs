@@ -441,3 +441,21 @@ async fn agent_exits_when_its_socket_is_removed() {
     let ended = tokio::time::timeout(SWEEP_EVERY * 5, server).await;
     assert!(matches!(ended, Ok(Ok(Ok(())))), "{ended:?}");
 }
+
+#[tokio::test]
+async fn a_socket_and_directory_owned_by_another_user_are_refused() {
+    // The owner checks, run as if we were another uid (no second user is needed): the same
+    // code the client and the server run with our real uid.
+    let dir = private_dir();
+    let socket = dir.path().join("agent.sock");
+    let (server, _client) = start_with_clock(&socket, None, fake_clock(T0 + 10)).await;
+    let someone_else = our_uid().wrapping_add(1);
+    let e = check_socket(&socket, someone_else).unwrap_err();
+    assert!(
+        e.to_string().contains("owned by") || e.to_string().contains("uid"),
+        "{e}"
+    );
+    assert!(check_dir(dir.path(), someone_else).is_err());
+    assert!(check_socket(&socket, our_uid()).is_ok());
+    server.abort();
+}

@@ -423,3 +423,45 @@ fn an_ambient_token_is_used_and_never_cached() {
     );
     assert_eq!(stack.login_counts().authorization, 1);
 }
+
+#[test]
+fn a_cached_certificate_from_another_issuer_is_not_used() {
+    // Two deployments; the agent is shared. A credential of stack B is planted under stack A's
+    // scope (what a forwarded or confused client could do): signing for A must not use it.
+    let a = Stack::start();
+    let b = Stack::start();
+    let (repo_a, agent) = cached_repo(&a, "issuer-a", Store::Agent);
+    let (mut repo_b, _b_agent) = cached_repo(&b, "issuer-b", Store::Agent);
+    repo_b.set_env("SIGNET_AGENT_SOCKET", agent.0.to_str().unwrap());
+    let o = signet(&repo_b, &["login"]);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = signet::adapters::agent::AgentClient::new(agent.0.clone(), Duration::from_secs(5));
+    let scope = |stack: &Stack| {
+        signet::core::credential::Scope {
+            fulcio_url: stack.url(),
+            oidc_issuer: stack.issuer(),
+            client_id: "sigstore".into(),
+        }
+        .key()
+    };
+    let from_b = rt.block_on(client.get(&scope(&b))).unwrap().unwrap();
+    let planted = signet::core::credential::Credential::new(
+        scope(&a),
+        from_b.key_pkcs8.clone(),
+        from_b.leaf_der.clone(),
+    )
+    .unwrap();
+    rt.block_on(client.put(&planted)).unwrap();
+
+    commit(&repo_a, "signed for A");
+    assert_eq!(a.login_counts().authorization, 1, "A logged in instead");
+    repo_a.ok(&["verify-commit", "HEAD"]);
+    let (fingerprint, _) = head_certificate(&repo_a);
+    let planted_fpr = signet::core::gitobject::sha1_hex(&planted.leaf_der);
+    assert_ne!(fingerprint, planted_fpr);
+}
