@@ -34,18 +34,7 @@ done
 me=commit_verify.sh
 # shellcheck source=benches/lib.sh
 . "$(dirname "$0")/lib.sh"
-signet="$(bench_find_bin signet "$signet" --signet)"
-signet="$(cd "$(dirname "$signet")" && pwd)/$(basename "$signet")"
-
-work="$(mktemp -d)"
-cleanup() {
-    bench_stop_stack
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-bench_start_stack "$teststack" "$work"
-bench_hermetic_git "$work"
+bench_setup "$signet" "$teststack"
 
 # An ssh-signed commit, with the allowed-signers file verification needs.
 ssh_repo="$work/ssh"

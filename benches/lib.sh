@@ -68,3 +68,17 @@ bench_summary() {
             printf "%-22s %6d %12.2f %10.2f %10.2f\n", label, NR, m / 1000, t[1] / 1000, t[NR] / 1000
         }'
 }
+
+# bench_setup SIGNET_PATH TESTSTACK_PATH: what every bench needs. Sets `signet` (an absolute
+# path) and `work` (a temporary directory, removed on exit together with the stack and the
+# credential agent, whose socket lives there), starts the stack and makes git hermetic.
+bench_setup() {
+    signet="$(bench_find_bin signet "$1" --signet)"
+    signet="$(cd "$(dirname "$signet")" && pwd)/$(basename "$signet")"
+    work="$(mktemp -d)"
+    trap 'bench_stop_stack; rm -rf "$work"' EXIT
+    bench_start_stack "$2" "$work"
+    bench_hermetic_git "$work"
+    mkdir -m 700 "$work/agent"
+    export SIGNET_AGENT_SOCKET="$work/agent/agent.sock" # the agent exits when its socket goes
+}
