@@ -459,3 +459,158 @@ async fn a_socket_and_directory_owned_by_another_user_are_refused() {
     assert!(check_socket(&socket, our_uid()).is_ok());
     server.abort();
 }
+
+/// Run one request against `socket` from a forked child that has switched to `uid`/`gid`, and
+/// return the raw bytes the agent sent back before closing. Everything the child needs is
+/// prepared before fork(2); the child makes only async-signal-safe system calls (no allocation,
+/// no locks), as a forked child of a multi-threaded test process must.
+fn exchange_as(uid: u32, gid: u32, socket: &Path, request: &[u8]) -> (i32, Vec<u8>) {
+    use std::os::unix::ffi::OsStrExt;
+
+    // SAFETY: sockaddr_un is plain old data; all-zero is a valid value.
+    let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
+    addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    let path = socket.as_os_str().as_bytes();
+    assert!(path.len() < addr.sun_path.len(), "socket path too long");
+    for (dst, src) in addr.sun_path.iter_mut().zip(path) {
+        *dst = *src as libc::c_char;
+    }
+    let mut fds = [0i32; 2];
+    // SAFETY: fds points at two writable c_ints.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    let (read_end, write_end) = (fds[0], fds[1]);
+    let mut buf = vec![0u8; 4096];
+    let buf_ptr = buf.as_mut_ptr();
+    let buf_len = buf.len();
+
+    // SAFETY: the child below only calls async-signal-safe functions on memory prepared above,
+    // then _exit(2)s; the parent carries on normally.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed");
+    if pid == 0 {
+        // SAFETY: async-signal-safe system calls on buffers allocated before fork; exit codes
+        // tell the parent which step failed (10 to 13).
+        unsafe {
+            libc::close(read_end);
+            if libc::setgroups(0, std::ptr::null()) != 0 || libc::setgid(gid) != 0 {
+                libc::_exit(10);
+            }
+            if libc::setuid(uid) != 0 || libc::getuid() != uid {
+                libc::_exit(11);
+            }
+            let fd = libc::socket(libc::AF_UNIX, libc::SOCK_STREAM, 0);
+            if fd < 0 {
+                libc::_exit(12);
+            }
+            let len = std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
+            if libc::connect(fd, (&raw const addr).cast(), len) != 0 {
+                libc::_exit(13);
+            }
+            let mut sent = 0usize;
+            while sent < request.len() {
+                let n = libc::write(fd, request.as_ptr().add(sent).cast(), request.len() - sent);
+                if n <= 0 {
+                    // The agent may refuse and close before the request is written (EPIPE):
+                    // whatever it sent is still there to read.
+                    break;
+                }
+                sent += n as usize;
+            }
+            // No more requests: the agent answers, sees end of stream and closes.
+            libc::shutdown(fd, libc::SHUT_WR);
+            loop {
+                let n = libc::read(fd, buf_ptr.cast(), buf_len);
+                if n <= 0 {
+                    break;
+                }
+                libc::write(write_end, buf_ptr.cast(), n as usize);
+            }
+            libc::_exit(0);
+        }
+    }
+    // SAFETY: closing our copy of the write end, reading the pipe into owned memory, and
+    // reaping the child we forked.
+    unsafe {
+        libc::close(write_end);
+        let mut out = Vec::new();
+        loop {
+            let n = libc::read(read_end, buf.as_mut_ptr().cast(), buf.len());
+            if n <= 0 {
+                break;
+            }
+            out.extend_from_slice(&buf[..n as usize]);
+        }
+        libc::close(read_end);
+        let mut status = 0;
+        assert_eq!(libc::waitpid(pid, &mut status, 0), pid);
+        assert!(libc::WIFEXITED(status), "child did not exit normally");
+        (libc::WEXITSTATUS(status), out)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::print_stderr)] // says why it did not run
+async fn a_client_of_another_uid_is_refused_by_the_agent() {
+    // A real connection from a second uid: the socket and its directory are opened up so that
+    // only the agent's SO_PEERCRED check stands between uid 65534 and the credential. Switching
+    // uid needs root; CI runs as root. Elsewhere the pure decision is covered by
+    // agent_peer_allowed_only_for_our_uid.
+    if our_uid() != 0 {
+        eprintln!("skipped: switching to a second uid needs root");
+        return;
+    }
+    let dir = private_dir();
+    let socket = dir.path().join("agent.sock");
+    let (server, client) = start_with_clock(&socket, None, fake_clock(T0 + 10)).await;
+    let world = World::new();
+    let credential = credential_valid(&world, SCOPE_A, (T0, T0 + 600));
+    client.put(&credential).await.unwrap();
+    chmod(dir.path(), 0o755);
+    chmod(&socket, 0o666);
+
+    let request = encode_request(&Request::Get {
+        scope_key: SCOPE_A.to_owned(),
+    })
+    .to_vec();
+    let (status, reply) = {
+        let socket = socket.clone();
+        let request = request.clone();
+        tokio::task::spawn_blocking(move || exchange_as(65534, 65534, &socket, &request))
+            .await
+            .unwrap()
+    };
+    assert_eq!(status, 0, "the other-uid client failed at step {status}");
+    assert!(reply.len() >= 4, "no reply: {reply:?}");
+    let len = frame_len(reply[..4].try_into().unwrap()).unwrap();
+    assert_eq!(reply.len(), 4 + len, "more than one frame, or a short one");
+    match decode_response(&reply[4..]).unwrap() {
+        Response::Error(message) => {
+            assert!(
+                message.contains("uid 65534 may not use the signet agent of uid 0"),
+                "{message}"
+            );
+        }
+        other => panic!("the agent answered another uid: {other:?}"),
+    }
+    let key = credential.signing_key().unwrap().to_bytes();
+    assert!(
+        !reply.windows(key.len()).any(|w| w == key.as_slice()),
+        "key bytes sent to another uid"
+    );
+
+    // The same request from our own uid over the same socket is served: the refusal above was
+    // the peer check, not the opened-up permissions.
+    let (status, reply) = {
+        let socket = socket.clone();
+        tokio::task::spawn_blocking(move || exchange_as(0, 0, &socket, &request))
+            .await
+            .unwrap()
+    };
+    assert_eq!(status, 0);
+    let len = frame_len(reply[..4].try_into().unwrap()).unwrap();
+    assert!(matches!(
+        decode_response(&reply[4..4 + len]).unwrap(),
+        Response::Credential(_)
+    ));
+    server.abort();
+}
