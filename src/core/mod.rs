@@ -16,6 +16,7 @@ pub mod gpg;
 pub mod keys;
 pub mod merkle;
 pub mod policy;
+pub mod policy_file;
 pub mod rekor;
 pub mod sct;
 pub mod signed_object;

@@ -21,6 +21,8 @@ pub enum Matcher {
         source: String,
         regex: Regex,
     },
+    /// Any of these (a policy file's list of identities or issuers); never empty.
+    AnyOf(Vec<Matcher>),
 }
 
 impl PartialEq for Matcher {
@@ -28,6 +30,7 @@ impl PartialEq for Matcher {
         match (self, other) {
             (Self::Exact(a), Self::Exact(b)) => a == b,
             (Self::Regex { source: a, .. }, Self::Regex { source: b, .. }) => a == b,
+            (Self::AnyOf(a), Self::AnyOf(b)) => a == b,
             _ => false,
         }
     }
@@ -72,10 +75,20 @@ impl Matcher {
         })
     }
 
+    /// Any of `matchers`; one alone is returned as it is. Empty is an error.
+    pub fn any_of(mut matchers: Vec<Matcher>, what: &'static str) -> Result<Self, PolicyError> {
+        match matchers.len() {
+            0 => Err(PolicyError::Empty { what }),
+            1 => Ok(matchers.remove(0)),
+            _ => Ok(Self::AnyOf(matchers)),
+        }
+    }
+
     pub fn matches(&self, value: &str) -> bool {
         match self {
             Self::Exact(v) => v == value,
             Self::Regex { regex, .. } => regex.is_match(value),
+            Self::AnyOf(all) => all.iter().any(|m| m.matches(value)),
         }
     }
 }
@@ -85,6 +98,16 @@ impl std::fmt::Display for Matcher {
         match self {
             Self::Exact(v) => write!(f, "{v:?}"),
             Self::Regex { source, .. } => write!(f, "/{source}/"),
+            Self::AnyOf(all) => {
+                f.write_str("one of ")?;
+                for (i, m) in all.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{m}")?;
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -306,5 +329,26 @@ mod tests {
             PolicyError::RegexTooLong
         );
         assert_eq!(m.to_string(), "/a|b/");
+    }
+
+    #[test]
+    fn any_of_matches_each_and_names_all() {
+        let m = Matcher::any_of(
+            vec![
+                Matcher::exact("a@x.dev", "identity").unwrap(),
+                Matcher::regex(r".*@y\.dev", "identity").unwrap(),
+            ],
+            "identity",
+        )
+        .unwrap();
+        assert!(m.matches("a@x.dev") && m.matches("b@y.dev"));
+        assert!(!m.matches("b@x.dev") && !m.matches("b@y.dev.evil"));
+        assert_eq!(m.to_string(), r#"one of "a@x.dev", /.*@y\.dev/"#);
+        assert_eq!(
+            Matcher::any_of(vec![], "issuer").unwrap_err(),
+            PolicyError::Empty { what: "issuer" }
+        );
+        let one = Matcher::any_of(vec![Matcher::exact("a", "identity").unwrap()], "identity");
+        assert_eq!(one.unwrap(), Matcher::Exact("a".into()));
     }
 }

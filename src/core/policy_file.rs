@@ -1,0 +1,1 @@
+//! The policy file (`signet.policy`, `--policy FILE`): see docs/policy.md.
