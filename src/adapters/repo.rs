@@ -205,6 +205,11 @@ impl Repo {
         Ok(Repo { repo, extra })
     }
 
+    /// The repository's git directory (`.git`, or the bare repository itself).
+    pub fn git_dir(&self) -> &Path {
+        self.repo.git_dir()
+    }
+
     /// 40 for SHA-1 repositories, 64 for SHA-256.
     pub fn hex_len(&self) -> usize {
         self.repo.object_hash().len_in_hex()
@@ -369,6 +374,105 @@ impl Repo {
             .map_err(git)?;
         walk.map(|info| info.map(|i| i.id.to_string()).map_err(git))
             .collect()
+    }
+
+    /// Every reference with its full name and the object it points at (not peeled), sorted by
+    /// name. Symbolic references (HEAD, remote HEADs) are skipped: they name another ref.
+    pub fn refs(&self) -> Result<Vec<(String, String)>, RepoError> {
+        let platform = self.repo.references().map_err(git)?;
+        let mut out = Vec::new();
+        for reference in platform.all().map_err(git)? {
+            let reference = reference.map_err(git)?;
+            let Some(id) = reference.try_id() else {
+                continue;
+            };
+            out.push((reference.name().as_bstr().to_string(), id.to_string()));
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// The full name of the branch HEAD points at (`refs/heads/main`), `None` when detached.
+    pub fn head_ref_name(&self) -> Result<Option<String>, RepoError> {
+        Ok(self
+            .repo
+            .head_name()
+            .map_err(git)?
+            .map(|name| name.as_bstr().to_string()))
+    }
+
+    /// Whether the object `id` (full hex of this repository's kind) is present in any store.
+    pub fn contains(&self, id: &str) -> Result<bool, RepoError> {
+        let id = self.parse_id(id)?;
+        Ok(self.odb().header(&id)?.is_some())
+    }
+
+    /// The commit `id` (a commit or a chain of tags) ends in.
+    pub fn peel(&self, id: &str) -> Result<String, RepoError> {
+        Ok(self.peel_to_commit(self.parse_id(id)?)?.to_string())
+    }
+
+    /// The kind of object `id` is (commit or tag; anything else is `WrongKind`).
+    pub fn kind(&self, id: &str) -> Result<ObjectKind, RepoError> {
+        let id = self.parse_id(id)?;
+        match self.header(&id)?.kind {
+            gix::objs::Kind::Commit => Ok(ObjectKind::Commit),
+            gix::objs::Kind::Tag => Ok(ObjectKind::Tag),
+            other => Err(RepoError::WrongKind {
+                id: id.to_string(),
+                kind: kind_name(other),
+            }),
+        }
+    }
+
+    /// Stream the commits reachable from `tips` and not from `hidden` (commit ids), as
+    /// [`Repo::walk`], handing each one's id and exact stored bytes to `each` as the walk reads
+    /// them; nothing is kept per commit. With `first_parent`, only first parents are followed
+    /// (`git rev-list --first-parent`). `each` returns `false` to stop early.
+    pub fn walk_each(
+        &self,
+        tips: &[String],
+        hidden: &[String],
+        first_parent: bool,
+        mut each: impl FnMut(&str, &[u8]) -> bool,
+    ) -> Result<(), RepoError> {
+        let parse = |ids: &[String]| {
+            ids.iter()
+                .map(|id| self.parse_id(id))
+                .collect::<Result<Vec<_>, _>>()
+        };
+        let (tips, hidden) = (parse(tips)?, parse(hidden)?);
+        if tips.is_empty() {
+            return Ok(());
+        }
+        let odb = self.odb();
+        let mut walk = gix::traverse::commit::Simple::new(tips, &odb)
+            .hide(hidden)
+            .map_err(git)?
+            .parents(if first_parent {
+                gix::traverse::commit::Parents::First
+            } else {
+                gix::traverse::commit::Parents::All
+            });
+        // Breadth-first (no date ordering): the cheapest walk, and the order does not matter
+        // to a verification that reports by commit id.
+        while let Some(info) = walk.next() {
+            let info = info.map_err(git)?;
+            // Without a commit-graph cache the walk reads each commit into its buffer, and
+            // commit_data() is the commit just returned (parents are read into another buffer).
+            let data = walk.commit_data();
+            if data.len() as u64 > MAX_OBJECT_BYTES {
+                return Err(RepoError::TooLarge {
+                    id: info.id.to_string(),
+                    size: data.len() as u64,
+                    max: MAX_OBJECT_BYTES,
+                });
+            }
+            if !each(&info.id.to_string(), data) {
+                break;
+            }
+        }
+        Ok(())
     }
 
     /// The object `refs/tags/<name>` points at, which must be an annotated tag object.

@@ -39,6 +39,32 @@ pub enum Command {
     /// Run the signet agent, which holds cached credentials in memory for this user (signing
     /// starts it on demand).
     Agent(AgentArgs),
+    /// Git hooks: `signet hook pre-receive` enforces the policy on pushes (docs/server.md).
+    #[command(subcommand)]
+    Hook(HookCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HookCommand {
+    /// Verify every commit and tag a push brings, offline, against the repository's policy
+    /// (git config signet.policy); reject the push if any fails. Reads git's pre-receive input.
+    PreReceive(HookPreReceiveArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HookPreReceiveArgs {
+    /// The policy file (else git config signet.policy, relative to the git directory).
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+
+    /// trusted_root.json to use (else SIGNET_TRUSTED_ROOT, signet.trustedRoot,
+    /// SIGSTORE_ROOT_FILE, else the embedded public-good root).
+    #[arg(long, value_name = "FILE")]
+    pub trusted_root: Option<PathBuf>,
+
+    /// Verifier threads (default: the number of CPUs).
+    #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: Option<u16>,
 }
 
 #[derive(Debug, Args)]
@@ -113,9 +139,32 @@ pub struct VerifyTrustArgs {
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// Commits, annotated tags or ranges (A..B) to verify.
-    #[arg(value_name = "REV", default_value = "HEAD")]
+    /// Commits, annotated tags or ranges (A..B) to verify (default HEAD). A range, --ancestry
+    /// or --all verifies the whole set in parallel and reports failures and a summary.
+    #[arg(value_name = "REV", conflicts_with = "all")]
     pub revs: Vec<String>,
+
+    /// Verify every commit and annotated tag reachable from any branch or tag
+    /// (refs/heads/**, refs/tags/**), each under the policy rule of its ref.
+    #[arg(long)]
+    pub all: bool,
+
+    /// Verify each REV and all its ancestors (like git rev-list REV).
+    #[arg(long)]
+    pub ancestry: bool,
+
+    /// The policy file (TOML, see docs/policy.md); else git config signet.policy. Without
+    /// one, the --certificate-* flags (or signet.verify.*) apply to every ref.
+    #[arg(long = "policy", value_name = "FILE")]
+    pub policy_file: Option<PathBuf>,
+
+    /// The ref whose policy rule applies to the REVs (default: the current branch).
+    #[arg(long = "ref", value_name = "REFNAME")]
+    pub for_ref: Option<String>,
+
+    /// Verifier threads for ranges, --ancestry and --all (default: the number of CPUs).
+    #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: Option<u16>,
 
     #[command(flatten)]
     pub policy: PolicyArgs,

@@ -7,6 +7,8 @@ pub mod config;
 pub mod error;
 pub mod gpg;
 pub mod gpg_verify;
+pub mod history;
+pub mod hook;
 pub mod login;
 pub mod output;
 pub mod settings;
@@ -57,7 +59,20 @@ pub fn main() -> ExitCode {
     {
         return gpg::run(&args);
     }
-    let cli = match Cli::try_parse() {
+    // Installed as hooks/pre-receive (a symlink to signet): act as `signet hook pre-receive`.
+    let argv0 = std::env::args_os().next().unwrap_or_default();
+    let invoked_as_hook = Path::new(&argv0)
+        .file_name()
+        .is_some_and(|name| name == "pre-receive");
+    let parsed = if invoked_as_hook {
+        let mut argv: Vec<std::ffi::OsString> =
+            vec!["signet".into(), "hook".into(), "pre-receive".into()];
+        argv.extend(std::env::args_os().skip(1));
+        Cli::try_parse_from(argv)
+    } else {
+        Cli::try_parse()
+    };
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             output::clap_message(&e);
@@ -79,6 +94,8 @@ pub fn main() -> ExitCode {
         Command::Logout => cache::run_logout(),
         Command::Status => cache::run_status(),
         Command::Agent(args) => cache::run_agent(args),
+        // The hook prints its verdict in the form pushers see (`remote: signet: ...`).
+        Command::Hook(args::HookCommand::PreReceive(args)) => return hook::run_pre_receive(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -141,6 +141,10 @@ pub struct Settings {
     pub rekor_mode: RekorMode,
     /// `None`: the public-good trusted root embedded in signet.
     pub trusted_root: Option<PathBuf>,
+    /// `signet.policy`: the policy file for `signet verify` and the pre-receive hook, and
+    /// whether it came from git config (a relative path there is relative to the git
+    /// directory; from the environment, to the current directory).
+    pub policy: Option<(PathBuf, bool)>,
     /// A command run without a shell, given the URL as its last argument; `None` uses the
     /// system opener.
     pub url_opener: Option<String>,
@@ -175,6 +179,7 @@ impl Default for Settings {
             token_file: None,
             rekor_mode: RekorMode::Offline,
             trusted_root: None,
+            policy: None,
             url_opener: None,
             match_committer: false,
             log_path: None,
@@ -289,9 +294,10 @@ const VERIFY_ISSUER_REGEXP: Key = key(
 );
 const VERIFY_ONLINE: Key = key("verify.online", "SIGNET_VERIFY_ONLINE", false, None);
 const CACHE: Key = key("cache", "SIGNET_CACHE", false, None);
+const POLICY: Key = key("policy", "SIGNET_POLICY", false, None);
 
 /// Every key signet reads, in documentation order.
-const KEYS: [&Key; 20] = [
+const KEYS: [&Key; 21] = [
     &FULCIO,
     &REKOR,
     &ISSUER,
@@ -312,6 +318,7 @@ const KEYS: [&Key; 20] = [
     &VERIFY_ISSUER_REGEXP,
     &VERIFY_ONLINE,
     &CACHE,
+    &POLICY,
 ];
 
 /// Every environment variable [`resolve`] reads (for callers that check the process environment
@@ -546,6 +553,13 @@ pub fn resolve(
             parsed(&f, str::parse, "use offline or online")
         })?,
         trusted_root: get(&TRUSTED_ROOT).map(|f| path(&f, env)).transpose()?,
+        policy: get(&POLICY)
+            .map(|f| {
+                let p = path(&f, env)?;
+                let in_git_config = matches!(f.source, Source::Git(_));
+                Ok::<_, CliError>((p, in_git_config))
+            })
+            .transpose()?,
         url_opener: get(&URL_OPENER).map(|f| url_opener(&f)).transpose()?,
         match_committer: get(&MATCH_COMMITTER).map_or(Ok(d.match_committer), |f| {
             parsed(&f, parse_bool, "use true or false")

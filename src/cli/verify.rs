@@ -77,6 +77,35 @@ impl Verifier {
             self.log.as_ref(),
         ))
     }
+
+    /// [`Verifier::verify`] under another policy (a policy file's rule), for a stored object
+    /// whose id is known. Safe to call from many threads at once.
+    pub fn verify_with(
+        &self,
+        policy: &Policy,
+        payload: &[u8],
+        armored: &[u8],
+        object_id: &str,
+    ) -> Report {
+        let verify = verify_signature(
+            payload,
+            armored,
+            Some(object_id),
+            &self.root,
+            policy,
+            self.log.as_ref(),
+        );
+        let mut verify = std::pin::pin!(verify);
+        // Offline verification never waits on anything: one poll finishes it, without the
+        // runtime's per-call overhead. An online lookup needs the runtime's I/O driver.
+        if self.log.is_none() {
+            let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+            if let std::task::Poll::Ready(report) = verify.as_mut().poll(&mut cx) {
+                return report;
+            }
+        }
+        self.runtime.block_on(verify)
+    }
 }
 
 fn policy_error(flag: &str, e: impl std::fmt::Display) -> CliError {
@@ -229,7 +258,7 @@ fn kind_name(kind: ObjectKind) -> &'static str {
     }
 }
 
-fn open_repo() -> Result<Repo, CliError> {
+pub fn open_repo() -> Result<Repo, CliError> {
     let dir = std::env::current_dir().map_err(|e| {
         CliError::usage(
             format!("cannot read the current directory: {e}"),
@@ -239,7 +268,7 @@ fn open_repo() -> Result<Repo, CliError> {
     Repo::discover(&dir).map_err(repo_error)
 }
 
-fn repo_error(e: RepoError) -> CliError {
+pub fn repo_error(e: RepoError) -> CliError {
     let hint = match e {
         RepoError::NotARepository { .. } => "run signet inside a git repository",
         RepoError::BadRevision { .. } | RepoError::BadId { .. } => {
@@ -265,24 +294,29 @@ impl Outcome {
     }
 }
 
+/// The failure kind and hint for an object whose signature cannot be taken out of it.
+pub fn split_failure(e: &SplitError) -> (&'static str, &'static str) {
+    match e {
+        SplitError::NotSigned { .. } => (
+            "not-signed",
+            "sign commits with git commit -S and tags with git tag -s (signet setup configures git)",
+        ),
+        SplitError::DuplicateSignature { .. } => (
+            "duplicate-signature",
+            "a commit with two signature headers is refused: one of them could hide what was signed",
+        ),
+        _ => (
+            "malformed-object",
+            "the object's signature header is malformed; git fsck may say more",
+        ),
+    }
+}
+
 fn verify_object(verifier: &Verifier, object: RawObject) -> Outcome {
     let split = match signed_object::split(object.kind, &object.data) {
         Ok(s) => s,
         Err(e) => {
-            let (kind, hint) = match e {
-                SplitError::NotSigned { .. } => (
-                    "not-signed",
-                    "sign commits with git commit -S and tags with git tag -s (signet setup configures git)",
-                ),
-                SplitError::DuplicateSignature { .. } => (
-                    "duplicate-signature",
-                    "a commit with two signature headers is refused: one of them could hide what was signed",
-                ),
-                _ => (
-                    "malformed-object",
-                    "the object's signature header is malformed; git fsck may say more",
-                ),
-            };
+            let (kind, hint) = split_failure(&e);
             return Outcome {
                 result: Err((kind.into(), e.to_string(), hint)),
                 object,
@@ -405,7 +439,7 @@ fn outcome_json(o: &Outcome) -> serde_json::Value {
 
 /// An identity without an issuer accepts that identity from any issuer the trusted root's CAs
 /// certify; say so, as cosign requires both.
-fn warn_if_issuer_missing(policy: &Policy) {
+pub fn warn_if_issuer_missing(policy: &Policy) {
     if let (Some(identity), None) = (&policy.identity, &policy.issuer) {
         output::warning(format_args!(
             "no OIDC issuer is required, so {identity} is accepted from any issuer the trusted root's CAs certify; pass --certificate-oidc-issuer (or set signet.verify.issuer)"
@@ -416,12 +450,31 @@ fn warn_if_issuer_missing(policy: &Policy) {
 /// `signet verify [REV...]`.
 pub fn run_verify(args: VerifyArgs) -> Result<(), CliError> {
     let settings = settings::load()?;
+    let history = args.all
+        || args.ancestry
+        || args.policy_file.is_some()
+        || settings.policy.is_some()
+        || args.revs.iter().any(|r| r.contains(".."));
+    if history {
+        return super::history::run_history(&args, &settings);
+    }
+    if args.for_ref.is_some() {
+        return Err(CliError::usage(
+            "--ref chooses a policy file's rule, and no policy file is in use",
+            "pass --policy FILE (or set signet.policy), or drop --ref",
+        ));
+    }
+    let revs = if args.revs.is_empty() {
+        vec!["HEAD".to_owned()]
+    } else {
+        args.revs.clone()
+    };
     let verifier = Verifier::new(&settings, Some(&args.trust), Some(&args.policy))?;
     warn_if_issuer_missing(&verifier.policy);
     let repo = open_repo()?;
     let mut ids: Vec<String> = Vec::new();
     let mut seen = HashSet::new();
-    for rev in &args.revs {
+    for rev in &revs {
         for id in repo.resolve(rev).map_err(repo_error)? {
             if seen.insert(id.clone()) {
                 ids.push(id);
@@ -430,7 +483,7 @@ pub fn run_verify(args: VerifyArgs) -> Result<(), CliError> {
     }
     if ids.is_empty() {
         return Err(CliError::usage(
-            format!("{} selects no commits", args.revs.join(" ")),
+            format!("{} selects no commits", revs.join(" ")),
             "an empty range verifies nothing; check the revisions",
         ));
     }

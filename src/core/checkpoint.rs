@@ -146,7 +146,7 @@ impl Checkpoint {
         let first = candidates.peek().map(|s| s.name.clone());
         for sig in candidates {
             if key
-                .verify(HashAlg::Sha256, self.text.as_bytes(), &sig.signature)
+                .verify_shared(HashAlg::Sha256, self.text.as_bytes(), &sig.signature)
                 .is_ok()
             {
                 return Ok(());

@@ -119,6 +119,60 @@ impl PublicKey {
     pub fn verify(&self, hash: HashAlg, msg: &[u8], der_sig: &[u8]) -> Result<(), KeyError> {
         self.verify_prehash(&hash.digest(msg), der_sig)
     }
+
+    /// [`PublicKey::verify`] for evidence many objects share (a certificate's signature by its
+    /// CA, an SCT, a checkpoint): a verification that succeeded is remembered for the process,
+    /// keyed by SHA-256 over the key, the hash algorithm, the message digest and the signature,
+    /// so the same check on the same bytes is done once. Only successes are remembered, and a
+    /// hit needs all four inputs to be identical, so the answer is always the one a fresh
+    /// verification would give.
+    pub fn verify_shared(&self, hash: HashAlg, msg: &[u8], der_sig: &[u8]) -> Result<(), KeyError> {
+        let digest = hash.digest(msg);
+        let mut h = Sha256::new();
+        h.update(b"signet verified signature v1\0");
+        match self {
+            Self::P256(k) => h.update(k.to_sec1_point(false).as_bytes()),
+            Self::P384(k) => h.update(k.to_sec1_point(false).as_bytes()),
+        }
+        h.update([hash as u8]);
+        h.update((digest.len() as u64).to_be_bytes());
+        h.update(&digest);
+        h.update(der_sig);
+        let memo_key: [u8; 32] = h.finalize().into();
+        if memo::seen(&memo_key) {
+            return Ok(());
+        }
+        self.verify_prehash(&digest, der_sig)?;
+        memo::remember(memo_key);
+        Ok(())
+    }
+}
+
+/// The process-wide memory of [`PublicKey::verify_shared`] successes. Bounded: when full it is
+/// emptied and refilled, which costs only repeated work.
+mod memo {
+    use std::collections::HashSet;
+    use std::sync::Mutex;
+
+    const MAX_ENTRIES: usize = 1 << 16;
+    static VERIFIED: Mutex<Option<HashSet<[u8; 32]>>> = Mutex::new(None);
+
+    pub(super) fn seen(key: &[u8; 32]) -> bool {
+        VERIFIED
+            .lock()
+            .map(|set| set.as_ref().is_some_and(|s| s.contains(key)))
+            .unwrap_or(false)
+    }
+
+    pub(super) fn remember(key: [u8; 32]) {
+        if let Ok(mut set) = VERIFIED.lock() {
+            let set = set.get_or_insert_with(HashSet::new);
+            if set.len() >= MAX_ENTRIES {
+                set.clear();
+            }
+            set.insert(key);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -215,7 +215,7 @@ fn verify_one(
             source,
         })?;
     let data = signed_data(sct, issuer_key_hash, precert)?;
-    key.verify(HashAlg::Sha256, &data, &sct.signature)
+    key.verify_shared(HashAlg::Sha256, &data, &sct.signature)
         .map_err(|_| SctError::InvalidSignature {
             log: log.base_url.clone(),
         })

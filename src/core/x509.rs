@@ -235,7 +235,7 @@ pub fn verify_issued_by(
         .signature()
         .as_bytes()
         .ok_or_else(|| malformed("signature bit string has unused bits"))?;
-    key.verify(hash, tbs, sig)
+    key.verify_shared(hash, tbs, sig)
         .map_err(|_| CertError::UntrustedIssuer {
             issuer: cert.tbs_certificate().issuer().to_string(),
         })

@@ -9,6 +9,7 @@ mod faults;
 mod git_e2e;
 mod gpg_compat;
 mod harness;
+mod hook;
 mod interop;
 mod login;
 mod vectors;

@@ -103,6 +103,16 @@ pub(crate) fn verify_json(
     (o.status.code(), items, o)
 }
 
+/// `signet verify --format json ARGS` over a range or history: the exit code and the summary.
+pub(crate) fn history_json(repo: &Repo, args: &[&str]) -> (Option<i32>, serde_json::Value, Output) {
+    let mut all = vec!["verify", "--format", "json"];
+    all.extend(args);
+    let o = signet_in(repo, &all);
+    let v = json(&o);
+    assert!(v.is_object(), "not a summary: {}", show(&o));
+    (o.status.code(), v, o)
+}
+
 /// The single object's error kind in a `signet verify --format json` report.
 pub(crate) fn only_error_kind(items: &[serde_json::Value], o: &Output) -> String {
     assert_eq!(items.len(), 1, "{}", show(o));
@@ -551,38 +561,69 @@ pub(crate) fn signet_verify_ranges_and_unsigned_commits() {
         .collect();
 
     let range = format!("{base}..HEAD");
-    let (code, items, o) = verify_json(&repo, &[&range]);
+    // A range is verified as a whole: a summary, and one line per failure.
+    let (code, report, o) = history_json(&repo, &[&range]);
     assert_eq!(code, Some(0), "{}", show(&o));
-    assert_eq!(items.len(), 3, "{}", show(&o));
-    let mut got: Vec<&str> = items
-        .iter()
-        .map(|i| i["object"].as_str().unwrap())
-        .collect();
-    got.sort_unstable();
-    let mut want: Vec<&str> = ids.iter().map(String::as_str).collect();
-    want.sort_unstable();
-    assert_eq!(got, want);
-    assert!(items.iter().all(|i| i["verified"] == true), "{}", show(&o));
-    // Text: one "verified" line per commit.
+    assert_eq!(report["objects"], 3, "{}", show(&o));
+    assert_eq!(report["verified"], 3, "{}", show(&o));
+    assert_eq!(report["failed"], 0, "{}", show(&o));
+    assert_eq!(report["failures"], serde_json::json!([]), "{}", show(&o));
+    let identity = report["byIdentity"].as_object().unwrap();
+    assert_eq!(
+        identity.values().map(|v| v.as_u64().unwrap()).sum::<u64>(),
+        3
+    );
     let o = signet_in(&repo, &["verify", &range]);
     assert_eq!(o.status.code(), Some(0), "{}", show(&o));
-    assert_eq!(stdout(&o).matches(": verified: signed by ").count(), 3);
+    assert!(
+        stdout(&o).contains("3 objects: 3 verified, 0 failed, 0 unsigned, 0 exempt"),
+        "{}",
+        show(&o)
+    );
+    assert!(!stdout(&o).contains("FAILED"), "{}", show(&o));
+    // The whole history, and every branch and tag: base plus the three.
+    let (code, report, o) = history_json(&repo, &["--ancestry", "HEAD"]);
+    assert_eq!(
+        (code, report["verified"].as_u64()),
+        (Some(0), Some(4)),
+        "{}",
+        show(&o)
+    );
+    let (code, report, o) = history_json(&repo, &["--all"]);
+    assert_eq!(
+        (code, report["verified"].as_u64()),
+        (Some(0), Some(4)),
+        "{}",
+        show(&o)
+    );
 
-    // An unsigned commit in the range fails the whole run and is named.
+    // An unsigned commit in the range fails the whole run and is named, with its subject.
     repo.stage("unsigned.txt", "unsigned");
     repo.ok(&["commit", "-q", "--no-gpg-sign", "-m", "unsigned"]);
     let unsigned = rev(&repo, "HEAD");
-    let (code, items, o) = verify_json(&repo, &[&range]);
+    let (code, report, o) = history_json(&repo, &[&range]);
     assert_eq!(code, Some(1), "{}", show(&o));
-    assert_eq!(items.len(), 4, "{}", show(&o));
-    for item in &items {
-        if item["object"] == unsigned.as_str() {
-            assert_eq!(item["verified"], false);
-            assert_eq!(item["error"]["kind"], "not-signed", "{}", show(&o));
-        } else {
-            assert_eq!(item["verified"], true, "{}", show(&o));
-        }
-    }
+    assert_eq!(report["objects"], 4, "{}", show(&o));
+    assert_eq!(
+        (report["failed"].as_u64(), report["unsigned"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let failure = &report["failures"][0];
+    assert_eq!(failure["object"], unsigned.as_str(), "{}", show(&o));
+    assert_eq!(failure["reason"], "not-signed", "{}", show(&o));
+    assert_eq!(failure["subject"], "unsigned", "{}", show(&o));
+    let o = signet_in(&repo, &["verify", "--all"]);
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    assert!(
+        stdout(&o).contains(&format!("FAILED commit {unsigned} \"unsigned\"")),
+        "{}",
+        show(&o)
+    );
+    assert!(
+        stderr(&o).contains("1 of 5 objects did not verify"),
+        "{}",
+        show(&o)
+    );
     let o = signet_in(&repo, &["verify", &unsigned]);
     assert_eq!(o.status.code(), Some(1), "{}", show(&o));
     assert!(
@@ -714,4 +755,136 @@ pub(crate) fn tampered_and_doubly_signed_commits_are_refused() {
     assert_eq!(v[0]["error"]["kind"], "content-mismatch", "{}", show(&o));
     let o = signet_in(&repo, &["verify-tag", "v1"]);
     assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+}
+
+/// Write `text` as the repository's policy file and return its path.
+fn write_policy(repo: &Repo, text: &str) -> String {
+    let path = repo.dir.join(".git").join("policy.toml");
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+pub(crate) fn signet_verify_all_applies_each_refs_rule_from_a_policy_file() {
+    let stack = Stack::start();
+    let repo = Repo::new(&stack, "policy-all");
+    let issuer = stack.issuer();
+    // History from before signing was required, then signed commits.
+    repo.stage("legacy.txt", "legacy 1");
+    repo.ok(&["commit", "-q", "--no-gpg-sign", "-m", "legacy 1"]);
+    repo.stage("legacy.txt", "legacy 2");
+    repo.ok(&["commit", "-q", "--no-gpg-sign", "-m", "legacy 2"]);
+    let legacy = rev(&repo, "HEAD");
+    signed_commit(&repo, "a.txt", "signed 1");
+    let signed = signed_commit(&repo, "b.txt", "signed 2");
+    let main = format!(
+        r#"
+version = 1
+exempt-history = ["{legacy}"]
+
+[[rule]]
+refs = ["refs/heads/main", "refs/tags/**"]
+identities = ["{ALICE}"]
+issuers = ["{issuer}"]
+
+[[rule]]
+refs = ["refs/heads/scratch/*"]
+identities = ["{ALICE}"]
+issuers = ["{issuer}"]
+allow-unsigned = true
+"#
+    );
+    let policy = write_policy(&repo, &main);
+    let (code, report, o) = history_json(&repo, &["--all", "--policy", &policy]);
+    assert_eq!(code, Some(0), "{}", show(&o));
+    // The two legacy commits are hidden by exempt-history; the signed ones verify.
+    assert_eq!(report["objects"], 2, "{}", show(&o));
+    assert_eq!(report["verified"], 2, "{}", show(&o));
+
+    // An unsigned commit on a scratch branch is allowed there, and counted.
+    repo.ok(&["checkout", "-q", "-b", "scratch/x"]);
+    repo.stage("c.txt", "scratch");
+    repo.ok(&["commit", "-q", "--no-gpg-sign", "-m", "scratch work"]);
+    let (code, report, o) = history_json(&repo, &["--all", "--policy", &policy]);
+    assert_eq!(code, Some(0), "{}", show(&o));
+    assert_eq!(report["unsignedAllowed"], 1, "{}", show(&o));
+
+    // A branch no rule matches fails, named.
+    repo.ok(&["branch", "topic", &signed]);
+    let (code, report, o) = history_json(&repo, &["--all", "--policy", &policy]);
+    assert_eq!(code, Some(1), "{}", show(&o));
+    let failures = report["failures"].as_array().unwrap();
+    assert_eq!(failures.len(), 1, "{}", show(&o));
+    assert_eq!(failures[0]["reason"], "no-rule", "{}", show(&o));
+    assert_eq!(failures[0]["ref"], "refs/heads/topic", "{}", show(&o));
+    repo.ok(&["branch", "-D", "topic"]);
+
+    // The same commits under a rule for another signer fail there, and only there.
+    let strict = format!(
+        "{main}\n[[rule]]\nrefs = [\"refs/heads/release/**\"]\nidentities = [\"{BOB}\"]\nissuers = [\"{issuer}\"]\n"
+    );
+    let policy = write_policy(&repo, &strict);
+    repo.ok(&["branch", "release/v1", &signed]);
+    let (code, report, o) = history_json(&repo, &["--all", "--policy", &policy]);
+    assert_eq!(code, Some(1), "{}", show(&o));
+    let failures = report["failures"].as_array().unwrap();
+    assert_eq!(failures.len(), 2, "{}", show(&o));
+    assert!(
+        failures
+            .iter()
+            .all(|f| f["reason"] == "policy" && f["ref"] == "refs/heads/release/v1"),
+        "{}",
+        show(&o)
+    );
+    repo.ok(&["branch", "-D", "release/v1"]);
+
+    // A signed merge bringing in an unsigned commit: refused, unless the rule allows merged
+    // history (then only the first-parent chain answers to it).
+    repo.ok(&["checkout", "-q", "main"]);
+    repo.ok(&["checkout", "-q", "-b", "side"]);
+    repo.stage("side.txt", "side");
+    repo.ok(&["commit", "-q", "--no-gpg-sign", "-m", "from outside"]);
+    repo.ok(&["checkout", "-q", "main"]);
+    repo.ok(&["merge", "-q", "-S", "--no-ff", "-m", "merge side", "side"]);
+    repo.ok(&["branch", "-D", "side"]);
+    let policy = write_policy(&repo, &main);
+    let o = signet_in(&repo, &["verify", "--all", "--policy", &policy]);
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    assert!(
+        stdout(&o).contains("\"from outside\" (refs/heads/main): not-signed"),
+        "{}",
+        show(&o)
+    );
+    let merged = main.replacen(
+        "issuers = [\"",
+        "allow-merged-history = true\nissuers = [\"",
+        1,
+    );
+    let policy = write_policy(&repo, &merged);
+    let (code, report, o) = history_json(&repo, &["--all", "--policy", &policy]);
+    assert_eq!(code, Some(0), "{}", show(&o));
+    assert_eq!(report["failed"], 0, "{}", show(&o));
+
+    // The policy can come from git config (relative to the git directory), and --ref picks the
+    // rule for explicit revisions.
+    repo.ok(&["config", "signet.policy", "policy.toml"]);
+    let o = signet_in(&repo, &["verify", "--ancestry", "HEAD"]);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    let o = signet_in(&repo, &["verify", "--ref", "refs/heads/nowhere", "HEAD"]);
+    assert_eq!(o.status.code(), Some(2), "{}", show(&o));
+    assert!(
+        stderr(&o).contains("no policy rule matches refs/heads/nowhere"),
+        "{}",
+        show(&o)
+    );
+
+    // An invalid policy is a usage error naming the line.
+    std::fs::write(
+        repo.dir.join(".git/policy.toml"),
+        "version = 1\n[[rule]]\nrefs = [\"main\"]\n",
+    )
+    .unwrap();
+    let o = signet_in(&repo, &["verify", "--all"]);
+    assert_eq!(o.status.code(), Some(2), "{}", show(&o));
+    assert!(stderr(&o).contains("policy.toml:3:"), "{}", show(&o));
 }

@@ -1,0 +1,744 @@
+//! Verifying many commits and tags in one process: `signet verify A..B`, `--all`, `--ancestry`
+//! and the pre-receive hook. One thread walks the history with gix and hands each commit's
+//! stored bytes to a pool of verifier threads; a collector keeps only the counts and the
+//! failures. Work shared between commits (the trusted root, certificate chains, SCTs and
+//! checkpoint signatures) is done once: the root is parsed once per run and the signature checks
+//! of shared evidence are remembered ([`crate::core::keys::PublicKey::verify_shared`]).
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+use serde_json::json;
+use sha1::Digest as _;
+
+use super::args::{Format, VerifyArgs};
+use super::error::{CliError, Kind};
+use super::output;
+use super::settings::Settings;
+use super::verify::{
+    Verifier, failure_hint, open_repo, repo_error, split_failure, warn_if_issuer_missing,
+};
+use crate::adapters::fs;
+use crate::adapters::repo::{Repo, RepoError};
+use crate::core::gitobject::ObjectKind;
+use crate::core::policy::{Policy, Trust};
+use crate::core::policy_file::{self, MAX_POLICY_BYTES, PolicyFile, Rule};
+use crate::core::signed_object;
+
+/// What to verify under one rule: the commits reachable from `tips` and not from `hidden`, plus
+/// `objects` (tag objects and single revisions) on their own.
+#[derive(Debug, Clone)]
+pub struct Walk {
+    /// Index into the policy file's rules.
+    pub rule: usize,
+    /// The ref (or revision text) this walk verifies, for messages.
+    pub label: Arc<str>,
+    pub tips: Vec<String>,
+    pub hidden: Vec<String>,
+    pub objects: Vec<String>,
+}
+
+/// One object that did not pass, with what the pusher or auditor needs to act on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectFailure {
+    /// Position in the walk, for a stable report order.
+    pub seq: u64,
+    pub label: Arc<str>,
+    pub kind: ObjectKind,
+    pub id: String,
+    /// The first line of the message (control characters escaped when printed).
+    pub subject: String,
+    /// The failed check (`not-signed`, `content-mismatch`, `policy`, ...).
+    pub reason: String,
+    pub message: String,
+    pub hint: String,
+}
+
+/// What a run found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Objects looked at (commits and tags).
+    pub objects: u64,
+    pub verified: u64,
+    pub failed: u64,
+    /// Objects without a signature (failed, or allowed by the rule).
+    pub unsigned: u64,
+    pub unsigned_allowed: u64,
+    /// Listed in `exempt-commits`.
+    pub exempt: u64,
+    /// Verified objects per certificate identity.
+    pub by_identity: BTreeMap<String, u64>,
+    /// Sorted by walk position.
+    pub failures: Vec<ObjectFailure>,
+}
+
+impl Summary {
+    pub fn ok(&self) -> bool {
+        self.failed == 0
+    }
+}
+
+/// The verdict on one object.
+enum Judgement {
+    Verified { identity: String },
+    Exempt,
+    UnsignedAllowed,
+    Failed(Failed),
+}
+
+struct Failed {
+    reason: String,
+    message: String,
+    hint: String,
+    unsigned: bool,
+}
+
+struct Job {
+    seq: u64,
+    walk: usize,
+    id: String,
+    kind: ObjectKind,
+    data: Vec<u8>,
+}
+
+struct Done {
+    seq: u64,
+    walk: usize,
+    id: String,
+    kind: ObjectKind,
+    subject: String,
+    judgement: Judgement,
+}
+
+const POLICY_HINT: &str = "the signer is not one the policy allows for this ref; check the rule's identities and issuers (signet.policy), or re-sign the commit as an allowed identity";
+
+/// The first line of a commit or tag message, at most 100 characters.
+pub fn subject(data: &[u8]) -> String {
+    let body = data
+        .windows(2)
+        .position(|w| w == b"\n\n")
+        .map_or(&data[data.len()..], |at| &data[at + 2..]);
+    let line = body.split(|&b| b == b'\n').next().unwrap_or_default();
+    let text = String::from_utf8_lossy(line);
+    let mut out: String = text.chars().take(100).collect();
+    if text.chars().count() > 100 {
+        out.push('…');
+    }
+    out
+}
+
+/// The id git gives `data` as an object of `kind`, in the repository's hash (by `hex_len`).
+fn object_id(kind: ObjectKind, data: &[u8], hex_len: usize) -> String {
+    let name = match kind {
+        ObjectKind::Commit => "commit",
+        ObjectKind::Tag => "tag",
+    };
+    let header = format!("{name} {}\0", data.len());
+    if hex_len == 64 {
+        hex::encode(
+            sha2::Sha256::new()
+                .chain_update(header)
+                .chain_update(data)
+                .finalize(),
+        )
+    } else {
+        hex::encode(
+            sha1::Sha1::new()
+                .chain_update(header)
+                .chain_update(data)
+                .finalize(),
+        )
+    }
+}
+
+fn judge(verifier: &Verifier, rule: &Rule, exempt: &HashSet<String>, job: &Job) -> Judgement {
+    if exempt.contains(&job.id) {
+        return Judgement::Exempt;
+    }
+    let split = match signed_object::split(job.kind, &job.data) {
+        Ok(split) => split,
+        Err(e) => {
+            let (reason, hint) = split_failure(&e);
+            let unsigned = reason == "not-signed";
+            if unsigned && rule.allow_unsigned {
+                return Judgement::UnsignedAllowed;
+            }
+            return Judgement::Failed(Failed {
+                reason: reason.into(),
+                message: e.to_string(),
+                hint: hint.into(),
+                unsigned,
+            });
+        }
+    };
+    let report = verifier.verify_with(&rule.policy, &split.payload, &split.signature, &job.id);
+    match report.outcome {
+        Ok((v, verdict)) if verdict.trust == Trust::Fully => Judgement::Verified {
+            identity: v.identity,
+        },
+        Ok((v, verdict)) => {
+            let why: Vec<String> = verdict.violations.iter().map(ToString::to_string).collect();
+            Judgement::Failed(Failed {
+                reason: "policy".into(),
+                message: format!(
+                    "signed by {} (issuer {}) but {}",
+                    v.identity,
+                    v.issuer.as_deref().unwrap_or("none"),
+                    why.join("; ")
+                ),
+                hint: POLICY_HINT.into(),
+                unsigned: false,
+            })
+        }
+        Err(f) => Judgement::Failed(Failed {
+            reason: f.kind().into(),
+            message: f.to_string(),
+            hint: failure_hint(&f).into(),
+            unsigned: false,
+        }),
+    }
+}
+
+/// A failure that is not about one object's signature (a ref with no rule): reported like the
+/// others, with the object's type and subject when it can be read.
+pub fn failure(
+    repo: &Repo,
+    label: &Arc<str>,
+    id: &str,
+    reason: &str,
+    message: String,
+    hint: &str,
+) -> ObjectFailure {
+    let (kind, subject) = match repo.read(id) {
+        Ok(object) => (object.kind, self::subject(&object.data)),
+        Err(_) => (ObjectKind::Commit, String::new()),
+    };
+    ObjectFailure {
+        seq: u64::MAX,
+        label: Arc::clone(label),
+        kind,
+        id: id.to_owned(),
+        subject,
+        reason: reason.into(),
+        message,
+        hint: hint.into(),
+    }
+}
+
+/// Verify everything `walks` select, on `jobs` threads. Every object is verified under the rule
+/// of the walk that reached it; exempt history is hidden by the caller (in `Walk::hidden`).
+pub fn run(
+    repo: &Repo,
+    verifier: &Verifier,
+    policy: &PolicyFile,
+    walks: &[Walk],
+    jobs: usize,
+) -> Result<Summary, RepoError> {
+    let jobs = jobs.clamp(1, 64);
+    let exempt: HashSet<String> = policy.exempt_commits.iter().cloned().collect();
+    let hex_len = repo.hex_len();
+    let (job_tx, job_rx) = mpsc::sync_channel::<Job>(jobs * 32);
+    let job_rx = Mutex::new(job_rx);
+    let (done_tx, done_rx) = mpsc::channel::<Done>();
+
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            let done_tx = done_tx.clone();
+            let (job_rx, exempt) = (&job_rx, &exempt);
+            scope.spawn(move || {
+                loop {
+                    // A poisoned lock means another worker panicked: stop taking work.
+                    let next = match job_rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok(job) = next else { return };
+                    let rule = &policy.rules[walks[job.walk].rule];
+                    let judgement = if object_id(job.kind, &job.data, hex_len) != job.id {
+                        Judgement::Failed(Failed {
+                            reason: "corrupt-object".into(),
+                            message: "the stored bytes do not hash to the object id".into(),
+                            hint: "the repository is damaged; run git fsck".into(),
+                            unsigned: false,
+                        })
+                    } else {
+                        judge(verifier, rule, exempt, &job)
+                    };
+                    let subject = match judgement {
+                        Judgement::Failed(_) => subject(&job.data),
+                        _ => String::new(),
+                    };
+                    let done = Done {
+                        seq: job.seq,
+                        walk: job.walk,
+                        id: job.id,
+                        kind: job.kind,
+                        subject,
+                        judgement,
+                    };
+                    if done_tx.send(done).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+        let collector = scope.spawn(move || {
+            let mut summary = Summary::default();
+            for done in done_rx {
+                summary.objects += 1;
+                match done.judgement {
+                    Judgement::Verified { identity } => {
+                        summary.verified += 1;
+                        *summary.by_identity.entry(identity).or_default() += 1;
+                    }
+                    Judgement::Exempt => summary.exempt += 1,
+                    Judgement::UnsignedAllowed => {
+                        summary.unsigned += 1;
+                        summary.unsigned_allowed += 1;
+                    }
+                    Judgement::Failed(f) => {
+                        summary.failed += 1;
+                        if f.unsigned {
+                            summary.unsigned += 1;
+                        }
+                        summary.failures.push(ObjectFailure {
+                            seq: done.seq,
+                            label: Arc::clone(&walks[done.walk].label),
+                            kind: done.kind,
+                            id: done.id,
+                            subject: done.subject,
+                            reason: f.reason,
+                            message: f.message,
+                            hint: f.hint,
+                        });
+                    }
+                }
+            }
+            summary.failures.sort_by_key(|f| f.seq);
+            summary
+        });
+
+        let walked = feed(repo, policy, walks, &job_tx);
+        drop(job_tx);
+        let summary = collector
+            .join()
+            .map_err(|_| RepoError::Git("a verifier thread panicked".into()))?;
+        walked.map(|()| summary)
+    })
+}
+
+/// The walker: every object of every walk, in order, into the job queue.
+fn feed(
+    repo: &Repo,
+    policy: &PolicyFile,
+    walks: &[Walk],
+    jobs: &mpsc::SyncSender<Job>,
+) -> Result<(), RepoError> {
+    let mut seq = 0u64;
+    for (index, walk) in walks.iter().enumerate() {
+        for id in &walk.objects {
+            let object = repo.read(id)?;
+            seq += 1;
+            let job = Job {
+                seq,
+                walk: index,
+                id: object.id,
+                kind: object.kind,
+                data: object.data,
+            };
+            if jobs.send(job).is_err() {
+                return Err(RepoError::Git("the verifier threads stopped".into()));
+            }
+        }
+        let mut stopped = false;
+        // allow-merged-history: only the first-parent chain answers to the rule.
+        let first_parent = policy.rules[walk.rule].allow_merged_history;
+        repo.walk_each(&walk.tips, &walk.hidden, first_parent, |id, data| {
+            seq += 1;
+            let job = Job {
+                seq,
+                walk: index,
+                id: id.to_owned(),
+                kind: ObjectKind::Commit,
+                data: data.to_vec(),
+            };
+            stopped = jobs.send(job).is_err();
+            !stopped
+        })?;
+        if stopped {
+            return Err(RepoError::Git("the verifier threads stopped".into()));
+        }
+    }
+    Ok(())
+}
+
+// --- `signet verify` in history mode ---
+
+/// Where the policy comes from: `--policy`, else `signet.policy`, else one rule for every ref
+/// built from the --certificate-* flags and signet.verify.* (`fallback`).
+pub fn load_policy(
+    flag: Option<&Path>,
+    settings: &Settings,
+    git_dir: Option<&Path>,
+    fallback: impl FnOnce() -> Result<Policy, CliError>,
+) -> Result<(PolicyFile, Option<PathBuf>), CliError> {
+    let path = match (flag, &settings.policy) {
+        (Some(p), _) => Some(p.to_path_buf()),
+        (None, Some((p, true))) if p.is_relative() => {
+            Some(git_dir.map_or_else(|| p.clone(), |dir| dir.join(p)))
+        }
+        (None, Some((p, _))) => Some(p.clone()),
+        (None, None) => None,
+    };
+    let Some(path) = path else {
+        return Ok((PolicyFile::single(fallback()?), None));
+    };
+    let bytes = fs::read_limited(&path, MAX_POLICY_BYTES).map_err(|e| {
+        CliError::usage(
+            format!("cannot read the policy file {}: {e}", path.display()),
+            "check --policy or git config signet.policy (a relative path in git config is relative to the git directory)",
+        )
+    })?;
+    let file = policy_file::parse(&bytes, &path.display().to_string()).map_err(|e| {
+        CliError::usage(
+            format!("invalid policy: {e}"),
+            "fix the policy file; docs/policy.md describes every key",
+        )
+    })?;
+    Ok((file, Some(path)))
+}
+
+/// The commits of `exempt-history` that this repository has (missing ones are reported once).
+pub fn exempt_hidden(repo: &Repo, policy: &PolicyFile) -> Result<Vec<String>, CliError> {
+    let mut hidden = Vec::new();
+    for id in &policy.exempt_history {
+        if id.len() != repo.hex_len() {
+            output::warning(format_args!(
+                "exempt-history id {id} is not a {}-digit id of this repository; it is ignored",
+                repo.hex_len()
+            ));
+            continue;
+        }
+        match repo.contains(id) {
+            Ok(true) => hidden.push(repo.peel(id).map_err(repo_error)?),
+            Ok(false) => output::warning(format_args!(
+                "exempt-history commit {id} is not in this repository; it is ignored"
+            )),
+            Err(e) => return Err(repo_error(e)),
+        }
+    }
+    Ok(hidden)
+}
+
+fn label_for(refs: &[String]) -> Arc<str> {
+    match refs {
+        [one] => one.as_str().into(),
+        more => {
+            let shown: Vec<&str> = more.iter().take(3).map(String::as_str).collect();
+            if more.len() > 3 {
+                format!("{} and {} more refs", shown.join(", "), more.len() - 3).into()
+            } else {
+                shown.join(", ").into()
+            }
+        }
+    }
+}
+
+/// `--all`: one walk per rule over the branches and tags it governs. Refs with no rule are
+/// failures.
+fn walks_for_all(
+    repo: &Repo,
+    policy: &PolicyFile,
+    hidden: &[String],
+    problems: &mut Vec<ObjectFailure>,
+) -> Result<Vec<Walk>, CliError> {
+    let mut by_rule: BTreeMap<usize, (Vec<String>, Walk)> = BTreeMap::new();
+    for (name, target) in repo.refs().map_err(repo_error)? {
+        if !(name.starts_with("refs/heads/") || name.starts_with("refs/tags/")) {
+            continue;
+        }
+        let label: Arc<str> = name.as_str().into();
+        let Some(rule) = policy
+            .rules
+            .iter()
+            .position(|r| r.refs.iter().any(|p| p.matches(&name)))
+        else {
+            problems.push(failure(
+                repo,
+                &label,
+                &target,
+                "no-rule",
+                format!("no policy rule matches {name}"),
+                NO_RULE_HINT,
+            ));
+            continue;
+        };
+        let kind = match repo.kind(&target) {
+            Ok(kind) => kind,
+            // Tags of trees or blobs carry no history to verify.
+            Err(RepoError::WrongKind { .. }) => continue,
+            Err(e) => return Err(repo_error(e)),
+        };
+        let tip = repo.peel(&target).map_err(repo_error)?;
+        let (names, walk) = by_rule.entry(rule).or_insert_with(|| {
+            (
+                Vec::new(),
+                Walk {
+                    rule,
+                    label: Arc::clone(&label),
+                    tips: Vec::new(),
+                    hidden: hidden.to_vec(),
+                    objects: Vec::new(),
+                },
+            )
+        });
+        names.push(name);
+        if kind == ObjectKind::Tag && !walk.objects.contains(&target) {
+            walk.objects.push(target);
+        }
+        if !walk.tips.contains(&tip) {
+            walk.tips.push(tip);
+        }
+    }
+    Ok(by_rule
+        .into_values()
+        .map(|(names, mut walk)| {
+            walk.label = label_for(&names);
+            walk
+        })
+        .collect())
+}
+
+pub const NO_RULE_HINT: &str = "add a [[rule]] whose refs match it (a catch-all refs = [\"refs/**\"] last), see docs/policy.md";
+
+/// Explicit revisions: `A..B` walks B minus A, `REV --ancestry` walks REV's history, `REV` is
+/// one object. All under the rule of `--ref` (default: the current branch).
+fn walks_for_revs(
+    repo: &Repo,
+    policy: &PolicyFile,
+    args: &VerifyArgs,
+    hidden: &[String],
+    from_file: bool,
+) -> Result<Vec<Walk>, CliError> {
+    let refname = match &args.for_ref {
+        Some(r) => Some(r.clone()),
+        None => repo.head_ref_name().map_err(repo_error)?,
+    };
+    let rule = match (&refname, from_file) {
+        // One rule for everything (no policy file): no ref needed.
+        (_, false) => 0,
+        (Some(name), true) => policy
+            .rules
+            .iter()
+            .position(|r| r.refs.iter().any(|p| p.matches(name)))
+            .ok_or_else(|| {
+                CliError::usage(
+                    format!("no policy rule matches {name}"),
+                    "pass --ref with a ref the policy has a rule for, or add a rule (see docs/policy.md)",
+                )
+            })?,
+        (None, true) => {
+            return Err(CliError::usage(
+                "HEAD is detached, so it is not known which policy rule applies",
+                "pass --ref REFNAME (e.g. --ref refs/heads/main)",
+            ));
+        }
+    };
+    let revs = if args.revs.is_empty() {
+        vec!["HEAD".to_owned()]
+    } else {
+        args.revs.clone()
+    };
+    let mut walks = Vec::new();
+    for rev in &revs {
+        let label: Arc<str> = rev.as_str().into();
+        let mut walk = Walk {
+            rule,
+            label,
+            tips: Vec::new(),
+            hidden: hidden.to_vec(),
+            objects: Vec::new(),
+        };
+        if let Some((from, to)) = rev.split_once("..") {
+            if rev.contains("...") {
+                return Err(CliError::usage(
+                    format!("{rev}: symmetric differences (A...B) are not supported"),
+                    "use A..B",
+                ));
+            }
+            let side = |s: &str| -> Result<String, CliError> {
+                let s = if s.is_empty() { "HEAD" } else { s };
+                let ids = repo.resolve(s).map_err(repo_error)?;
+                let [id] = ids.as_slice() else {
+                    return Err(CliError::usage(
+                        format!("{s} is not one revision"),
+                        "use A..B with single revisions on both sides",
+                    ));
+                };
+                repo.peel(id).map_err(repo_error)
+            };
+            walk.tips.push(side(to)?);
+            walk.hidden.push(side(from)?);
+        } else {
+            for id in repo.resolve(rev).map_err(repo_error)? {
+                let is_tag = repo.kind(&id).map_err(repo_error)? == ObjectKind::Tag;
+                if args.ancestry {
+                    if is_tag {
+                        walk.objects.push(id.clone());
+                    }
+                    walk.tips.push(repo.peel(&id).map_err(repo_error)?);
+                } else {
+                    walk.objects.push(id);
+                }
+            }
+        }
+        walks.push(walk);
+    }
+    Ok(walks)
+}
+
+/// `signet verify` over a range, `--ancestry` or `--all`, or with a policy file.
+pub fn run_history(args: &VerifyArgs, settings: &Settings) -> Result<(), CliError> {
+    let policy_flags = [
+        &args.policy.certificate_identity,
+        &args.policy.certificate_identity_regexp,
+        &args.policy.certificate_oidc_issuer,
+        &args.policy.certificate_oidc_issuer_regexp,
+    ];
+    if args.policy_file.is_some() && policy_flags.iter().any(|f| f.is_some()) {
+        return Err(CliError::usage(
+            "--policy and --certificate-* flags both say who may sign",
+            "pass either a policy file or the --certificate-* flags",
+        ));
+    }
+    let verifier = Verifier::new(settings, Some(&args.trust), Some(&args.policy))?;
+    let repo = open_repo()?;
+    let (policy, policy_path) = load_policy(
+        args.policy_file.as_deref(),
+        settings,
+        Some(repo.git_dir()),
+        || Ok(verifier.policy.clone()),
+    )?;
+    if policy_path.is_none() {
+        warn_if_issuer_missing(&verifier.policy);
+    }
+    let hidden = exempt_hidden(&repo, &policy)?;
+    let mut problems = Vec::new();
+    let walks = if args.all {
+        walks_for_all(&repo, &policy, &hidden, &mut problems)?
+    } else {
+        walks_for_revs(&repo, &policy, args, &hidden, policy_path.is_some())?
+    };
+    let jobs = args.jobs.map_or_else(default_jobs, usize::from);
+    let started = std::time::Instant::now();
+    let mut summary = run(&repo, &verifier, &policy, &walks, jobs).map_err(repo_error)?;
+    let seconds = started.elapsed().as_secs_f64();
+    summary.failed += problems.len() as u64;
+    summary.objects += problems.len() as u64;
+    problems.append(&mut summary.failures);
+    summary.failures = problems;
+    print_summary(&summary, args.trust.format, seconds);
+    if summary.ok() {
+        return Ok(());
+    }
+    Err(CliError {
+        kind: Kind::Verification,
+        message: format!(
+            "{} of {} object{} did not verify",
+            summary.failed,
+            summary.objects,
+            if summary.objects == 1 { "" } else { "s" }
+        ),
+        hint: None,
+    })
+}
+
+/// The number of CPUs (at least 1).
+pub fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+}
+
+fn type_name(kind: ObjectKind) -> &'static str {
+    match kind {
+        ObjectKind::Commit => "commit",
+        ObjectKind::Tag => "tag",
+    }
+}
+
+fn print_summary(summary: &Summary, format: Format, seconds: f64) {
+    match format {
+        Format::Json => {
+            let failures: Vec<_> = summary
+                .failures
+                .iter()
+                .map(|f| {
+                    json!({
+                        "object": f.id,
+                        "type": type_name(f.kind),
+                        "ref": &*f.label,
+                        "subject": f.subject,
+                        "reason": f.reason,
+                        "message": f.message,
+                        "hint": f.hint,
+                    })
+                })
+                .collect();
+            output::result_line(json!({
+                "objects": summary.objects,
+                "verified": summary.verified,
+                "failed": summary.failed,
+                "unsigned": summary.unsigned,
+                "unsignedAllowed": summary.unsigned_allowed,
+                "exempt": summary.exempt,
+                "byIdentity": summary.by_identity,
+                "failures": failures,
+                "seconds": seconds,
+            }));
+        }
+        Format::Text => {
+            for f in &summary.failures {
+                output::result_line(format_args!(
+                    "FAILED {} {} \"{}\" ({}): {}: {}",
+                    type_name(f.kind),
+                    f.id,
+                    f.subject,
+                    f.label,
+                    f.reason,
+                    f.message
+                ));
+            }
+            let rate = if seconds > 0.0 {
+                summary.objects as f64 / seconds
+            } else {
+                0.0
+            };
+            output::result_line(format_args!(
+                "{} objects: {} verified, {} failed, {} unsigned{}, {} exempt ({:.2} s, {:.0} objects/s)",
+                summary.objects,
+                summary.verified,
+                summary.failed,
+                summary.unsigned,
+                if summary.unsigned_allowed > 0 {
+                    format!(" ({} allowed)", summary.unsigned_allowed)
+                } else {
+                    String::new()
+                },
+                summary.exempt,
+                seconds,
+                rate
+            ));
+            for (identity, count) in &summary.by_identity {
+                output::result_line(format_args!("  signed by {identity}: {count}"));
+            }
+            let mut seen = HashSet::new();
+            for f in &summary.failures {
+                if seen.insert(f.hint.as_str()) {
+                    output::hint(&f.hint);
+                }
+            }
+        }
+    }
+}

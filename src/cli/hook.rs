@@ -1,0 +1,285 @@
+//! `signet hook pre-receive`: enforce the policy on a push, offline. git runs the hook in the
+//! receiving repository with the pushed objects in a quarantine directory and the ref updates on
+//! stdin (`<old> <new> <ref>` per line); a non-zero exit rejects the whole push, and git then
+//! discards the quarantined objects, so a rejected push leaves nothing behind.
+//!
+//! Installed as a symlink named `pre-receive` to the signet binary, or as the `hooks/pre-receive`
+//! script. Everything printed goes to stderr, which git relays to the pusher as `remote:` lines.
+
+use std::io::BufRead;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use super::args::{Format, HookPreReceiveArgs, PolicyArgs, VerifyTrustArgs};
+use super::error::CliError;
+use super::history::{self, NO_RULE_HINT, ObjectFailure, Walk};
+use super::output;
+use super::settings;
+use super::verify::{Verifier, open_repo, repo_error};
+use crate::adapters::repo::{Repo, RepoError};
+use crate::core::gitobject::ObjectKind;
+use crate::core::policy_file::PolicyFile;
+
+/// At most this many ref updates in one push (git sends one line per ref).
+const MAX_UPDATES: usize = 100_000;
+/// A line is two ids, a ref name (git limits those to 4 KiB in practice) and separators.
+const MAX_LINE_BYTES: usize = 8 * 1024;
+
+/// One `<old> <new> <ref>` line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Update {
+    pub old: String,
+    pub new: String,
+    pub refname: String,
+}
+
+impl Update {
+    pub fn is_deletion(&self) -> bool {
+        self.new.bytes().all(|b| b == b'0')
+    }
+}
+
+/// Parse the hook's stdin. Anything but `<hex> <hex> <refname>` lines is refused.
+pub fn parse_updates(input: impl BufRead) -> Result<Vec<Update>, String> {
+    let mut updates = Vec::new();
+    for (n, line) in input.split(b'\n').enumerate() {
+        let line = line.map_err(|e| format!("cannot read the ref updates: {e}"))?;
+        if line.len() > MAX_LINE_BYTES {
+            return Err(format!("ref update line {} is too long", n + 1));
+        }
+        if updates.len() == MAX_UPDATES {
+            return Err(format!("more than {MAX_UPDATES} ref updates in one push"));
+        }
+        let text = std::str::from_utf8(&line)
+            .map_err(|_| format!("ref update line {} is not UTF-8", n + 1))?;
+        let text = text.strip_suffix('\r').unwrap_or(text);
+        if text.is_empty() {
+            continue;
+        }
+        let parts: Vec<&str> = text.splitn(3, ' ').collect();
+        let hex =
+            |s: &str| (s.len() == 40 || s.len() == 64) && s.bytes().all(|b| b.is_ascii_hexdigit());
+        match parts.as_slice() {
+            [old, new, refname]
+                if hex(old)
+                    && hex(new)
+                    && old.len() == new.len()
+                    && refname.starts_with("refs/") =>
+            {
+                updates.push(Update {
+                    old: old.to_ascii_lowercase(),
+                    new: new.to_ascii_lowercase(),
+                    refname: (*refname).to_owned(),
+                });
+            }
+            _ => {
+                return Err(format!(
+                    "ref update line {} is not \"<old id> <new id> <ref>\": {:?}",
+                    n + 1,
+                    output::one_line(text)
+                ));
+            }
+        }
+    }
+    Ok(updates)
+}
+
+/// Every commit an existing ref reaches is already in the repository and was checked when it
+/// came in: the walk stops there.
+fn existing_tips(repo: &Repo) -> Result<Vec<String>, RepoError> {
+    let mut tips = Vec::new();
+    for (_, target) in repo.refs()? {
+        match repo.peel(&target) {
+            Ok(id) => {
+                if !tips.contains(&id) {
+                    tips.push(id);
+                }
+            }
+            // Refs to trees or blobs have no history.
+            Err(RepoError::WrongKind { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(tips)
+}
+
+/// The walks of a push: for each updated ref, the commits new to the repository and the pushed
+/// tag object, under the ref's rule. Refs without a rule become failures.
+fn walks_for_push(
+    repo: &Repo,
+    policy: &PolicyFile,
+    updates: &[Update],
+    hidden: &[String],
+    problems: &mut Vec<ObjectFailure>,
+) -> Result<Vec<Walk>, RepoError> {
+    let mut walks = Vec::new();
+    for update in updates.iter().filter(|u| !u.is_deletion()) {
+        let label: Arc<str> = update.refname.as_str().into();
+        let Some(rule) = policy
+            .rules
+            .iter()
+            .position(|r| r.refs.iter().any(|p| p.matches(&update.refname)))
+        else {
+            problems.push(history::failure(
+                repo,
+                &label,
+                &update.new,
+                "no-rule",
+                format!("no policy rule matches {}", update.refname),
+                NO_RULE_HINT,
+            ));
+            continue;
+        };
+        let mut walk = Walk {
+            rule,
+            label,
+            tips: Vec::new(),
+            hidden: hidden.to_vec(),
+            objects: Vec::new(),
+        };
+        match repo.kind(&update.new) {
+            Ok(ObjectKind::Tag) => walk.objects.push(update.new.clone()),
+            Ok(ObjectKind::Commit) => {}
+            // A ref to a tree or blob carries no signature and no history.
+            Err(RepoError::WrongKind { .. }) => continue,
+            Err(e) => return Err(e),
+        }
+        match repo.peel(&update.new) {
+            Ok(tip) => walk.tips.push(tip),
+            Err(RepoError::WrongKind { .. }) => {}
+            Err(e) => return Err(e),
+        }
+        walks.push(walk);
+    }
+    Ok(walks)
+}
+
+fn reject(e: &CliError) -> ExitCode {
+    output::info(format_args!("push rejected: {}", e.message));
+    if let Some(hint) = &e.hint {
+        output::info(format_args!("hint: {hint}"));
+    }
+    ExitCode::from(1)
+}
+
+/// `signet hook pre-receive` (or signet run as `hooks/pre-receive`).
+pub fn run_pre_receive(args: HookPreReceiveArgs) -> ExitCode {
+    match pre_receive(args, std::io::stdin().lock()) {
+        Ok(code) => code,
+        Err(e) => reject(&e),
+    }
+}
+
+fn pre_receive(args: HookPreReceiveArgs, stdin: impl BufRead) -> Result<ExitCode, CliError> {
+    let updates = parse_updates(stdin).map_err(|e| {
+        CliError::usage(
+            e,
+            "signet hook pre-receive reads what git gives a pre-receive hook",
+        )
+    })?;
+    let settings = settings::load()?;
+    let repo = open_repo()?;
+    let trust = VerifyTrustArgs {
+        trusted_root: args.trusted_root.clone(),
+        rekor_url: None,
+        format: Format::Text,
+    };
+    let no_flags = PolicyArgs {
+        certificate_identity: None,
+        certificate_identity_regexp: None,
+        certificate_oidc_issuer: None,
+        certificate_oidc_issuer_regexp: None,
+    };
+    let mut verifier = Verifier::new(&settings, Some(&trust), Some(&no_flags))?;
+    // A server verifies offline, whatever signet.verify.online says.
+    verifier.log = None;
+    let (policy, _) = history::load_policy(
+        args.policy.as_deref(),
+        &settings,
+        Some(repo.git_dir()),
+        || {
+            Err(CliError::usage(
+                "no policy is configured for this repository",
+                "set git config signet.policy to a policy file (see docs/policy.md and docs/server.md)",
+            ))
+        },
+    )?;
+    let mut hidden = existing_tips(&repo).map_err(repo_error)?;
+    hidden.extend(history::exempt_hidden(&repo, &policy)?);
+    let mut problems = Vec::new();
+    let walks =
+        walks_for_push(&repo, &policy, &updates, &hidden, &mut problems).map_err(repo_error)?;
+    let jobs = args.jobs.map_or_else(history::default_jobs, usize::from);
+    let mut summary = history::run(&repo, &verifier, &policy, &walks, jobs).map_err(repo_error)?;
+    summary.failed += problems.len() as u64;
+    summary.objects += problems.len() as u64;
+    problems.append(&mut summary.failures);
+    for f in &problems {
+        let kind = match f.kind {
+            ObjectKind::Commit => "commit",
+            ObjectKind::Tag => "tag",
+        };
+        output::info(format_args!(
+            "REJECTED {} {kind} {} \"{}\": {}: {} (hint: {})",
+            f.label, f.id, f.subject, f.reason, f.message, f.hint
+        ));
+    }
+    if summary.failed > 0 {
+        output::info(format_args!(
+            "push rejected: {} of {} new objects failed the policy",
+            summary.failed, summary.objects
+        ));
+        return Ok(ExitCode::from(1));
+    }
+    if summary.objects == summary.verified {
+        output::info(format_args!("{} new objects verified", summary.objects));
+    } else {
+        output::info(format_args!(
+            "{} new objects passed: {} verified, {} exempt, {} unsigned (allowed by the rule)",
+            summary.objects, summary.verified, summary.exempt, summary.unsigned_allowed
+        ));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A: &str = "1111111111111111111111111111111111111111";
+    const B: &str = "2222222222222222222222222222222222222222";
+    const Z: &str = "0000000000000000000000000000000000000000";
+
+    #[test]
+    fn updates_parse_and_deletions_are_recognised() {
+        let input = format!("{A} {B} refs/heads/main\n{B} {Z} refs/heads/gone\n\n");
+        let updates = parse_updates(input.as_bytes()).unwrap();
+        assert_eq!(updates.len(), 2);
+        assert_eq!(updates[0].refname, "refs/heads/main");
+        assert!(!updates[0].is_deletion());
+        assert!(updates[1].is_deletion());
+        // Ref names may contain spaces? git forbids them, but the name is the rest of the line.
+        let sha256 = format!("{} {} refs/tags/v1\n", "a".repeat(64), "B".repeat(64));
+        let u = parse_updates(sha256.as_bytes()).unwrap();
+        assert_eq!(u[0].new, "b".repeat(64));
+    }
+
+    #[test]
+    fn malformed_updates_are_refused_with_the_line() {
+        for bad in [
+            format!("{A} {B}\n"),
+            format!("{A} {B} main\n"),
+            format!("{A} zz refs/heads/main\n"),
+            format!("{A} {} refs/heads/main\n", "b".repeat(64)),
+            format!("{A}{B} refs/heads/main\n"),
+            "garbage\n".to_owned(),
+        ] {
+            let e = parse_updates(bad.as_bytes()).unwrap_err();
+            assert!(e.contains("line 1"), "{e}");
+        }
+        let e = parse_updates(&[b'x'; MAX_LINE_BYTES + 1][..]).unwrap_err();
+        assert!(e.contains("too long"), "{e}");
+        let e = parse_updates(&b"\xff\xfe\n"[..]).unwrap_err();
+        assert!(e.contains("UTF-8"), "{e}");
+    }
+}
