@@ -84,23 +84,41 @@ pub fn parse_updates(input: impl BufRead) -> Result<Vec<Update>, String> {
     Ok(updates)
 }
 
-/// Every commit an existing ref reaches is already in the repository and was checked when it
-/// came in: the walk stops there.
-fn existing_tips(repo: &Repo) -> Result<Vec<String>, RepoError> {
+/// Every existing ref with the commit it ends in (refs to trees or blobs have no history).
+fn existing_tips(repo: &Repo) -> Result<Vec<(String, String)>, RepoError> {
     let mut tips = Vec::new();
-    for (_, target) in repo.refs()? {
+    for (name, target) in repo.refs()? {
         match repo.peel(&target) {
-            Ok(id) => {
-                if !tips.contains(&id) {
-                    tips.push(id);
-                }
-            }
-            // Refs to trees or blobs have no history.
+            Ok(id) => tips.push((name, id)),
             Err(RepoError::WrongKind { .. }) => {}
             Err(e) => return Err(e),
         }
     }
     Ok(tips)
+}
+
+/// The commits a walk for `rule` need not look at again: those an existing ref governed by the
+/// same rule reaches (they passed that rule when they came in, or predate the policy), and the
+/// exempt history. Refs under other rules, or none, do not count: a commit accepted on a ref
+/// that allows unsigned commits must still meet main's rule when it is pushed to main.
+fn hidden_for(
+    policy: &PolicyFile,
+    rule: usize,
+    existing: &[(String, String)],
+    exempt: &[String],
+) -> Vec<String> {
+    let mut hidden: Vec<String> = exempt.to_vec();
+    for (name, tip) in existing {
+        let same_rule = policy
+            .rules
+            .iter()
+            .position(|r| r.refs.iter().any(|p| p.matches(name)))
+            == Some(rule);
+        if same_rule && !hidden.contains(tip) {
+            hidden.push(tip.clone());
+        }
+    }
+    hidden
 }
 
 /// The walks of a push: for each updated ref, the commits new to the repository and the pushed
@@ -109,7 +127,8 @@ fn walks_for_push(
     repo: &Repo,
     policy: &PolicyFile,
     updates: &[Update],
-    hidden: &[String],
+    existing: &[(String, String)],
+    exempt: &[String],
     problems: &mut Vec<ObjectFailure>,
 ) -> Result<Vec<Walk>, RepoError> {
     let mut walks = Vec::new();
@@ -134,7 +153,7 @@ fn walks_for_push(
             rule,
             label,
             tips: Vec::new(),
-            hidden: hidden.to_vec(),
+            hidden: hidden_for(policy, rule, existing, exempt),
             objects: Vec::new(),
         };
         match repo.kind(&update.new) {
@@ -204,11 +223,11 @@ fn pre_receive(args: HookPreReceiveArgs, stdin: impl BufRead) -> Result<ExitCode
             ))
         },
     )?;
-    let mut hidden = existing_tips(&repo).map_err(repo_error)?;
-    hidden.extend(history::exempt_hidden(&repo, &policy)?);
+    let existing = existing_tips(&repo).map_err(repo_error)?;
+    let exempt = history::exempt_hidden(&repo, &policy)?;
     let mut problems = Vec::new();
-    let walks =
-        walks_for_push(&repo, &policy, &updates, &hidden, &mut problems).map_err(repo_error)?;
+    let walks = walks_for_push(&repo, &policy, &updates, &existing, &exempt, &mut problems)
+        .map_err(repo_error)?;
     let jobs = args.jobs.map_or_else(history::default_jobs, usize::from);
     let mut summary = history::run(&repo, &verifier, &policy, &walks, jobs).map_err(repo_error)?;
     summary.failed += problems.len() as u64;

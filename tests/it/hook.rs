@@ -410,17 +410,25 @@ fn exemptions_and_deletions_pass_and_unruled_refs_do_not() {
         Some(scratch.clone())
     );
 
-    // A branch holding commits the policy would reject on it (they came in on scratch/x) ...
+    // A commit accepted on scratch/x (where unsigned is allowed) must still meet the rule of a
+    // stricter ref it is pushed to: existing refs under other rules do not vouch for it.
+    let before = server.refs(&client);
     let o = push(&client, &server, &["scratch/x:refs/heads/topic"]);
-    assert_accepted(&o, 0);
-    assert_eq!(
-        server.rev(&client, "refs/heads/topic"),
-        Some(scratch.clone())
+    assert_rejected(&o, 1, 1);
+    assert_line(
+        &o,
+        "refs/heads/topic",
+        "commit",
+        &scratch,
+        "scratch work",
+        "not-signed",
     );
-    // ... can be deleted.
-    let o = push(&client, &server, &[":refs/heads/topic"]);
+    assert_eq!(server.refs(&client), before);
+
+    // A branch whose commits the policy would reject elsewhere can be deleted.
+    let o = push(&client, &server, &[":refs/heads/scratch/x"]);
     assert_accepted(&o, 0);
-    assert_eq!(server.rev(&client, "refs/heads/topic"), None);
+    assert_eq!(server.rev(&client, "refs/heads/scratch/x"), None);
 
     // `*` does not cross a slash, and a ref no rule names is refused.
     client.ok(&["checkout", "-q", "-b", "other", &legacy_tip]);
