@@ -82,3 +82,95 @@ bench_setup() {
     mkdir -m 700 "$work/agent"
     export SIGNET_AGENT_SOCKET="$work/agent/agent.sock" # the agent exits when its socket goes
 }
+
+# bench_fixture_field DIR KEY: a top-level value of DIR/fixture.json (history fixtures).
+bench_fixture_field() {
+    python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1/fixture.json" "$2"
+}
+
+# bench_measure PREFIX DIR COMMAND...: runs COMMAND once in DIR, stdout to PREFIX.out and stderr
+# to PREFIX.err; writes the wall time in microseconds to PREFIX.time and the peak RSS in KiB to
+# PREFIX.rss (GNU /usr/bin/time when present, else python3's getrusage of the child, which
+# counts the forked python before exec, about 13 MiB, as a floor). Returns
+# COMMAND's exit status.
+bench_measure() {
+    local prefix=$1 dir=$2 start end rc=0
+    shift 2
+    start=$(bench_now_ns)
+    if [ -x /usr/bin/time ] && /usr/bin/time -f %M true >/dev/null 2>&1; then
+        (cd "$dir" && /usr/bin/time -f %M -o "$prefix.rss" "$@") >"$prefix.out" 2>"$prefix.err" || rc=$?
+    else
+        (cd "$dir" && python3 -c '
+import resource, subprocess, sys
+rc = subprocess.call(sys.argv[2:])
+open(sys.argv[1], "w").write("%d\n" % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+sys.exit(rc)' "$prefix.rss" "$@") >"$prefix.out" 2>"$prefix.err" || rc=$?
+    fi
+    end=$(bench_now_ns)
+    echo $(( (end - start) / 1000 )) >"$prefix.time"
+    return "$rc"
+}
+
+# bench_measure_anon PREFIX DIR COMMAND...: like bench_measure, and also the peak of the
+# process's anonymous memory (heap and stacks: RssAnon in /proc/PID/status, polled every 5 ms)
+# in KiB to PREFIX.anon. Peak RSS also counts the file pages of the packs git and gix map, which
+# grow with the repository; RssAnon is what the process itself allocates.
+bench_measure_anon() {
+    local prefix=$1 dir=$2 start end rc=0
+    shift 2
+    start=$(bench_now_ns)
+    (cd "$dir" && python3 -c '
+import resource, subprocess, sys, time
+child = subprocess.Popen(sys.argv[3:])
+peak = 0
+while child.poll() is None:
+    try:
+        with open("/proc/%d/status" % child.pid) as f:
+            for line in f:
+                if line.startswith("RssAnon:"):
+                    peak = max(peak, int(line.split()[1]))
+    except OSError:
+        pass
+    time.sleep(0.005)
+open(sys.argv[1], "w").write("%d\n" % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+open(sys.argv[2], "w").write("%d\n" % peak)
+sys.exit(child.returncode)' "$prefix.rss" "$prefix.anon" "$@") >"$prefix.out" 2>"$prefix.err" || rc=$?
+    end=$(bench_now_ns)
+    echo $(( (end - start) / 1000 )) >"$prefix.time"
+    return "$rc"
+}
+
+# bench_expect_good PREFIX COUNT LABEL: PREFIX.out (git log --show-signature) has exactly COUNT
+# "Good ... signature" lines (signet's prefixed "signet: ") and nothing that reads as a failure, else the bench stops.
+bench_expect_good() {
+    local good
+    good=$(grep -cE '^(signet: )?Good .*signature' "$1.out" || true)
+    if [ "$good" != "$2" ] || grep -qiE '^(signet: )?(bad |could not|can.t|no signature|error)' "$1.out" "$1.err"; then
+        echo "$me: $3: $good good signatures of $2 expected:" >&2
+        grep -viE '^(signet: )?(good|  |[0-9a-f]{40}$|$)' "$1.out" "$1.err" | head -20 >&2
+        exit 1
+    fi
+}
+
+# bench_row N MODE MEASURED TOTAL PREFIX: a markdown row from PREFIX.time and PREFIX.rss; when
+# MEASURED < TOTAL the wall time is extrapolated linearly to TOTAL commits.
+bench_row() {
+    local us rss anon=-1
+    us=$(cat "$5.time")
+    rss=$(tail -1 "$5.rss")
+    [ -f "$5.anon" ] && anon=$(tail -1 "$5.anon")
+    awk -v n="$1" -v mode="$2" -v m="$3" -v total="$4" -v us="$us" -v rss="$rss" -v anon="$anon" 'BEGIN {
+        wall = us / 1e6 * total / m
+        heap = anon < 0 ? "–" : sprintf("%.1f", anon / 1024)
+        printf "| %d | %s | %d | %.2f%s | %.0f | %.1f | %s |\n", n, mode, total, wall, (m < total ? " (extrapolated)" : ""), total / wall, rss / 1024, heap
+    }'
+}
+
+# bench_machine: the machine and tools the figures come from, as markdown list items.
+bench_machine() {
+    echo "- date: $(date -u +%Y-%m-%dT%H:%MZ)"
+    echo "- CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores available"
+    echo "- RAM: $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
+    echo "- load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "- $(git --version); $(ssh -V 2>&1 | head -1)"
+}

@@ -239,9 +239,10 @@ pub fn run(
     let jobs = jobs.clamp(1, 64);
     let exempt: HashSet<String> = policy.exempt_commits.iter().cloned().collect();
     let hex_len = repo.hex_len();
-    let (job_tx, job_rx) = mpsc::sync_channel::<Job>(jobs * 32);
+    // Batches, not single commits: one channel hand-off (and thread wake-up) per BATCH commits.
+    let (job_tx, job_rx) = mpsc::sync_channel::<Vec<Job>>(jobs * 4);
     let job_rx = Mutex::new(job_rx);
-    let (done_tx, done_rx) = mpsc::channel::<Done>();
+    let (done_tx, done_rx) = mpsc::channel::<Vec<Done>>();
 
     std::thread::scope(|scope| {
         for _ in 0..jobs {
@@ -254,30 +255,11 @@ pub fn run(
                         Ok(rx) => rx.recv(),
                         Err(_) => return,
                     };
-                    let Ok(job) = next else { return };
-                    let rule = &policy.rules[walks[job.walk].rule];
-                    let judgement = if object_id(job.kind, &job.data, hex_len) != job.id {
-                        Judgement::Failed(Failed {
-                            reason: "corrupt-object".into(),
-                            message: "the stored bytes do not hash to the object id".into(),
-                            hint: "the repository is damaged; run git fsck".into(),
-                            unsigned: false,
-                        })
-                    } else {
-                        judge(verifier, rule, exempt, &job)
-                    };
-                    let subject = match judgement {
-                        Judgement::Failed(_) => subject(&job.data),
-                        _ => String::new(),
-                    };
-                    let done = Done {
-                        seq: job.seq,
-                        walk: job.walk,
-                        id: job.id,
-                        kind: job.kind,
-                        subject,
-                        judgement,
-                    };
+                    let Ok(batch) = next else { return };
+                    let done: Vec<Done> = batch
+                        .into_iter()
+                        .map(|job| work(verifier, policy, walks, exempt, hex_len, job))
+                        .collect();
                     if done_tx.send(done).is_err() {
                         return;
                     }
@@ -287,7 +269,7 @@ pub fn run(
         drop(done_tx);
         let collector = scope.spawn(move || {
             let mut summary = Summary::default();
-            for done in done_rx {
+            for done in done_rx.into_iter().flatten() {
                 summary.objects += 1;
                 match done.judgement {
                     Judgement::Verified { identity } => {
@@ -335,8 +317,12 @@ fn feed(
     repo: &Repo,
     policy: &PolicyFile,
     walks: &[Walk],
-    jobs: &mpsc::SyncSender<Job>,
+    jobs: &mpsc::SyncSender<Vec<Job>>,
 ) -> Result<(), RepoError> {
+    let mut batcher = Batcher {
+        jobs,
+        batch: Vec::with_capacity(BATCH),
+    };
     let mut seq = 0u64;
     for (index, walk) in walks.iter().enumerate() {
         for id in &walk.objects {
@@ -349,7 +335,7 @@ fn feed(
                 kind: object.kind,
                 data: object.data,
             };
-            if jobs.send(job).is_err() {
+            if !batcher.push(job) {
                 return Err(RepoError::Git("the verifier threads stopped".into()));
             }
         }
@@ -365,14 +351,75 @@ fn feed(
                 kind: ObjectKind::Commit,
                 data: data.to_vec(),
             };
-            stopped = jobs.send(job).is_err();
+            stopped = !batcher.push(job);
             !stopped
         })?;
         if stopped {
             return Err(RepoError::Git("the verifier threads stopped".into()));
         }
     }
+    if !batcher.flush() {
+        return Err(RepoError::Git("the verifier threads stopped".into()));
+    }
     Ok(())
+}
+
+/// Commits per hand-off between the walker and the verifiers.
+const BATCH: usize = 32;
+
+struct Batcher<'a> {
+    jobs: &'a mpsc::SyncSender<Vec<Job>>,
+    batch: Vec<Job>,
+}
+
+impl Batcher<'_> {
+    /// Queue `job`; false when the verifiers are gone.
+    fn push(&mut self, job: Job) -> bool {
+        self.batch.push(job);
+        self.batch.len() < BATCH || self.flush()
+    }
+
+    fn flush(&mut self) -> bool {
+        if self.batch.is_empty() {
+            return true;
+        }
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+        self.jobs.send(batch).is_ok()
+    }
+}
+
+/// One object through the checks, in a verifier thread.
+fn work(
+    verifier: &Verifier,
+    policy: &PolicyFile,
+    walks: &[Walk],
+    exempt: &HashSet<String>,
+    hex_len: usize,
+    job: Job,
+) -> Done {
+    let rule = &policy.rules[walks[job.walk].rule];
+    let judgement = if object_id(job.kind, &job.data, hex_len) != job.id {
+        Judgement::Failed(Failed {
+            reason: "corrupt-object".into(),
+            message: "the stored bytes do not hash to the object id".into(),
+            hint: "the repository is damaged; run git fsck".into(),
+            unsigned: false,
+        })
+    } else {
+        judge(verifier, rule, exempt, &job)
+    };
+    let subject = match judgement {
+        Judgement::Failed(_) => subject(&job.data),
+        _ => String::new(),
+    };
+    Done {
+        seq: job.seq,
+        walk: job.walk,
+        id: job.id,
+        kind: job.kind,
+        subject,
+        judgement,
+    }
 }
 
 // --- `signet verify` in history mode ---
@@ -636,6 +683,16 @@ pub fn run_history(args: &VerifyArgs, settings: &Settings) -> Result<(), CliErro
     let started = std::time::Instant::now();
     let mut summary = run(&repo, &verifier, &policy, &walks, jobs).map_err(repo_error)?;
     let seconds = started.elapsed().as_secs_f64();
+    if summary.objects == 0 && problems.is_empty() {
+        if args.all {
+            output::warning("nothing to verify: the repository has no branch or tag");
+        } else {
+            output::warning(format_args!(
+                "nothing to verify: {} selects no commits",
+                args.revs.join(" ")
+            ));
+        }
+    }
     summary.failed += problems.len() as u64;
     summary.objects += problems.len() as u64;
     problems.append(&mut summary.failures);

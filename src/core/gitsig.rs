@@ -262,7 +262,7 @@ fn finish(
         log_url: logged.log_url,
         not_before: leaf.not_before,
         not_after: leaf.not_after,
-        ca: issuer.cert.tbs_certificate().subject().to_string(),
+        ca: issuer.subject.clone(),
         claimed_signing_time: checked.parsed.signing_time,
         evidence: Evidence {
             searched,

@@ -115,9 +115,41 @@ impl PublicKey {
         }
     }
 
-    /// Verify a DER ECDSA signature over `msg` hashed with `hash`.
+    /// Verify a DER ECDSA signature over `msg` hashed with `hash`. The curve arithmetic is
+    /// ring's (constant-time assembly, about ten times faster than the RustCrypto curves) for
+    /// SHA-256 and SHA-384; SHA-512 goes through [`PublicKey::verify_prehash`]. The DER is
+    /// checked strictly first, so a malformed signature is reported as such by either path.
     pub fn verify(&self, hash: HashAlg, msg: &[u8], der_sig: &[u8]) -> Result<(), KeyError> {
-        self.verify_prehash(&hash.digest(msg), der_sig)
+        use ring::signature as rs;
+        let (algorithm, point): (&'static rs::EcdsaVerificationAlgorithm, _) = match (self, hash) {
+            (Self::P256(k), HashAlg::Sha256) => (
+                &rs::ECDSA_P256_SHA256_ASN1,
+                k.to_sec1_point(false).to_bytes(),
+            ),
+            (Self::P256(k), HashAlg::Sha384) => (
+                &rs::ECDSA_P256_SHA384_ASN1,
+                k.to_sec1_point(false).to_bytes(),
+            ),
+            (Self::P384(k), HashAlg::Sha256) => (
+                &rs::ECDSA_P384_SHA256_ASN1,
+                k.to_sec1_point(false).to_bytes(),
+            ),
+            (Self::P384(k), HashAlg::Sha384) => (
+                &rs::ECDSA_P384_SHA384_ASN1,
+                k.to_sec1_point(false).to_bytes(),
+            ),
+            (_, HashAlg::Sha512) => return self.verify_prehash(&hash.digest(msg), der_sig),
+        };
+        let well_formed = match self {
+            Self::P256(_) => p256::ecdsa::DerSignature::from_bytes(der_sig).is_ok(),
+            Self::P384(_) => p384::ecdsa::DerSignature::from_bytes(der_sig).is_ok(),
+        };
+        if !well_formed {
+            return Err(KeyError::MalformedSignature);
+        }
+        rs::UnparsedPublicKey::new(algorithm, &point)
+            .verify(msg, der_sig)
+            .map_err(|_| KeyError::BadSignature { key: self.name() })
     }
 
     /// [`PublicKey::verify`] for evidence many objects share (a certificate's signature by its
@@ -142,7 +174,7 @@ impl PublicKey {
         if memo::seen(&memo_key) {
             return Ok(());
         }
-        self.verify_prehash(&digest, der_sig)?;
+        self.verify(hash, msg, der_sig)?;
         memo::remember(memo_key);
         Ok(())
     }
@@ -221,6 +253,70 @@ mod tests {
         );
         let other = PublicKey::from_spki_der(&spki_der(&p256_key())).unwrap();
         assert!(other.verify(HashAlg::Sha256, b"hello", &sig).is_err());
+    }
+
+    /// ring (the fast path of `verify`) and RustCrypto (`verify_prehash`) must give the same
+    /// answer on every signature: good ones, another message, flipped bytes, the high-S twin of
+    /// a good signature, and other keys; on P-256 and P-384 with SHA-256 and SHA-384.
+    #[test]
+    fn ring_and_rustcrypto_agree() {
+        use p256::ecdsa::signature::hazmat::PrehashSigner;
+        use p256::elliptic_curve::Generate;
+        fn both(pk: &PublicKey, hash: HashAlg, msg: &[u8], sig: &[u8]) -> (bool, bool) {
+            (
+                pk.verify(hash, msg, sig).is_ok(),
+                pk.verify_prehash(&hash.digest(msg), sig).is_ok(),
+            )
+        }
+        let mut checked = 0;
+        for round in 0..12u8 {
+            let msg = vec![round; usize::from(round) * 7 + 1];
+            let k256 = p256_key();
+            let k384 = p384::ecdsa::SigningKey::generate();
+            let keys = [
+                PublicKey::P256(*k256.verifying_key()),
+                PublicKey::P384(*k384.verifying_key()),
+            ];
+            for hash in [HashAlg::Sha256, HashAlg::Sha384] {
+                let digest = hash.digest(&msg);
+                let (good, high_s): (Vec<u8>, Vec<u8>) = {
+                    let s256: p256::ecdsa::Signature = k256.sign_prehash(&digest).unwrap();
+                    let (r, s) = s256.split_scalars();
+                    let twin = p256::ecdsa::Signature::from_scalars(r, -*s).unwrap();
+                    (
+                        s256.to_der().as_bytes().to_vec(),
+                        twin.to_der().as_bytes().to_vec(),
+                    )
+                };
+                let (good384, high_s384): (Vec<u8>, Vec<u8>) = {
+                    let s: p384::ecdsa::Signature = k384.sign_prehash(&digest).unwrap();
+                    let (r, sv) = s.split_scalars();
+                    let twin = p384::ecdsa::Signature::from_scalars(r, -*sv).unwrap();
+                    (
+                        s.to_der().as_bytes().to_vec(),
+                        twin.to_der().as_bytes().to_vec(),
+                    )
+                };
+                for (pk, sigs) in [
+                    (&keys[0], [&good, &high_s]),
+                    (&keys[1], [&good384, &high_s384]),
+                ] {
+                    for sig in sigs {
+                        assert_eq!(both(pk, hash, &msg, sig), (true, true));
+                        let mut flipped = sig.clone();
+                        let at = usize::from(round) % flipped.len();
+                        flipped[at] ^= 0x01;
+                        let (a, b) = both(pk, hash, &msg, &flipped);
+                        assert_eq!(a, b, "flipped byte {at}");
+                        assert_eq!(both(pk, hash, b"other", sig), (false, false));
+                        checked += 3;
+                    }
+                }
+                // A signature checked with the other curve's key fails both ways.
+                assert_eq!(both(&keys[1], hash, &msg, &good), (false, false));
+            }
+        }
+        assert_eq!(checked, 12 * 2 * 2 * 2 * 3);
     }
 
     #[test]

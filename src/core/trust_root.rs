@@ -76,6 +76,8 @@ impl LogKey {
 pub struct ChainCert {
     pub der: Vec<u8>,
     pub cert: Certificate,
+    /// The subject DN as text, formatted once (every verified signature names its CA).
+    pub subject: String,
 }
 
 /// A certificate authority: chain from the issuing certificate (first) to the trust anchor (last).
@@ -319,7 +321,8 @@ impl RawCa {
                         index,
                         detail: e.to_string(),
                     })?;
-                Ok(ChainCert { der, cert })
+                let subject = cert.tbs_certificate().subject().to_string();
+                Ok(ChainCert { der, cert, subject })
             })
             .collect::<Result<_, TrustRootError>>()?;
         Ok(CertificateAuthority {
