@@ -392,6 +392,33 @@ impl Repo {
         Ok(out)
     }
 
+    /// The refs `name` stands for when it is a symbolic ref (`refs/heads/master` ->
+    /// `refs/heads/main`), in order, at most 5 levels; empty when it is not one (or does not
+    /// exist). A push to a symbolic ref updates its target.
+    pub fn symref_targets(&self, name: &str) -> Result<Vec<String>, RepoError> {
+        let mut out = Vec::new();
+        let mut current = name.to_owned();
+        for _ in 0..5 {
+            let Ok(partial) = <&gix::refs::PartialNameRef>::try_from(current.as_str()) else {
+                break;
+            };
+            let Some(reference) = self.repo.try_find_reference(partial).map_err(git)? else {
+                break;
+            };
+            match reference.target() {
+                gix::refs::TargetRef::Symbolic(target) => {
+                    current = target.as_bstr().to_string();
+                    if out.contains(&current) || current == name {
+                        break;
+                    }
+                    out.push(current.clone());
+                }
+                gix::refs::TargetRef::Object(_) => break,
+            }
+        }
+        Ok(out)
+    }
+
     /// The full name of the branch HEAD points at (`refs/heads/main`), `None` when detached.
     pub fn head_ref_name(&self) -> Result<Option<String>, RepoError> {
         Ok(self
@@ -460,14 +487,8 @@ impl Repo {
             let info = info.map_err(git)?;
             // Without a commit-graph cache the walk reads each commit into its buffer, and
             // commit_data() is the commit just returned (parents are read into another buffer).
+            // Size limits are the caller's: the bytes are already in memory here.
             let data = walk.commit_data();
-            if data.len() as u64 > MAX_OBJECT_BYTES {
-                return Err(RepoError::TooLarge {
-                    id: info.id.to_string(),
-                    size: data.len() as u64,
-                    max: MAX_OBJECT_BYTES,
-                });
-            }
             if !each(&info.id.to_string(), data) {
                 break;
             }

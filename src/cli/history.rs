@@ -38,7 +38,16 @@ pub struct Walk {
     pub tips: Vec<String>,
     pub hidden: Vec<String>,
     pub objects: Vec<String>,
+    /// Under an `allow-merged-history` rule (a first-parent walk): commits already vouched
+    /// for, at which the walk of a single tip stops. A first-parent walk cannot use `hidden`
+    /// for that, because hiding a commit hides everything it reaches through any parent,
+    /// including merged-in history nobody checked.
+    pub stop_at: Option<Arc<HashSet<String>>>,
 }
+
+/// Commits and tags larger than this are not verified but reported (`too-large`): real ones are
+/// a few KiB, and the verifier queue holds many at once.
+pub const MAX_VERIFY_BYTES: usize = 1024 * 1024;
 
 /// One object that did not pass, with what the pusher or auditor needs to act on it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,7 +109,9 @@ struct Job {
     walk: usize,
     id: String,
     kind: ObjectKind,
+    /// Empty when the object is over [`MAX_VERIFY_BYTES`] (its size is in `too_large`).
     data: Vec<u8>,
+    too_large: Option<usize>,
 }
 
 struct Done {
@@ -322,19 +333,14 @@ fn feed(
     let mut batcher = Batcher {
         jobs,
         batch: Vec::with_capacity(BATCH),
+        bytes: 0,
     };
     let mut seq = 0u64;
     for (index, walk) in walks.iter().enumerate() {
         for id in &walk.objects {
             let object = repo.read(id)?;
             seq += 1;
-            let job = Job {
-                seq,
-                walk: index,
-                id: object.id,
-                kind: object.kind,
-                data: object.data,
-            };
+            let job = Job::new(seq, index, object.id, object.kind, &object.data);
             if !batcher.push(job) {
                 return Err(RepoError::Git("the verifier threads stopped".into()));
             }
@@ -343,14 +349,14 @@ fn feed(
         // allow-merged-history: only the first-parent chain answers to the rule.
         let first_parent = policy.rules[walk.rule].allow_merged_history;
         repo.walk_each(&walk.tips, &walk.hidden, first_parent, |id, data| {
+            if let Some(stop) = &walk.stop_at
+                && stop.contains(id)
+            {
+                // The rest of this first-parent chain is vouched for (one tip per such walk).
+                return false;
+            }
             seq += 1;
-            let job = Job {
-                seq,
-                walk: index,
-                id: id.to_owned(),
-                kind: ObjectKind::Commit,
-                data: data.to_vec(),
-            };
+            let job = Job::new(seq, index, id.to_owned(), ObjectKind::Commit, data);
             stopped = !batcher.push(job);
             !stopped
         })?;
@@ -364,31 +370,56 @@ fn feed(
     Ok(())
 }
 
-/// Commits per hand-off between the walker and the verifiers.
+impl Job {
+    fn new(seq: u64, walk: usize, id: String, kind: ObjectKind, data: &[u8]) -> Job {
+        let too_large = (data.len() > MAX_VERIFY_BYTES).then_some(data.len());
+        Job {
+            seq,
+            walk,
+            id,
+            kind,
+            data: if too_large.is_some() {
+                Vec::new()
+            } else {
+                data.to_vec()
+            },
+            too_large,
+        }
+    }
+}
+
+/// Commits per hand-off between the walker and the verifiers, and the bytes after which a
+/// batch goes early: the queue holds at most a few batches per verifier, so memory stays
+/// bounded whatever the objects' sizes.
 const BATCH: usize = 32;
+const BATCH_BYTES: usize = 1024 * 1024;
 
 struct Batcher<'a> {
     jobs: &'a mpsc::SyncSender<Vec<Job>>,
     batch: Vec<Job>,
+    bytes: usize,
 }
 
 impl Batcher<'_> {
     /// Queue `job`; false when the verifiers are gone.
     fn push(&mut self, job: Job) -> bool {
+        self.bytes += job.data.len();
         self.batch.push(job);
-        self.batch.len() < BATCH || self.flush()
+        (self.batch.len() < BATCH && self.bytes < BATCH_BYTES) || self.flush()
     }
 
     fn flush(&mut self) -> bool {
         if self.batch.is_empty() {
             return true;
         }
+        self.bytes = 0;
         let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
         self.jobs.send(batch).is_ok()
     }
 }
 
-/// One object through the checks, in a verifier thread.
+/// One object through the checks, in a verifier thread. A panic in the checks is caught and
+/// reported as a failure of that object (never a pass, never a hang of the walker).
 fn work(
     verifier: &Verifier,
     policy: &PolicyFile,
@@ -397,16 +428,40 @@ fn work(
     hex_len: usize,
     job: Job,
 ) -> Done {
-    let rule = &policy.rules[walks[job.walk].rule];
-    let judgement = if object_id(job.kind, &job.data, hex_len) != job.id {
+    let failed = |reason: &str, message: String, hint: &str| {
         Judgement::Failed(Failed {
-            reason: "corrupt-object".into(),
-            message: "the stored bytes do not hash to the object id".into(),
-            hint: "the repository is damaged; run git fsck".into(),
+            reason: reason.into(),
+            message,
+            hint: hint.into(),
             unsigned: false,
         })
+    };
+    let rule = &policy.rules[walks[job.walk].rule];
+    let judgement = if let Some(size) = job.too_large {
+        failed(
+            "too-large",
+            format!(
+                "the object is {size} bytes, more than the {MAX_VERIFY_BYTES} bytes signet verifies"
+            ),
+            "real commits and tags are a few KiB; this one is hostile or broken",
+        )
+    } else if object_id(job.kind, &job.data, hex_len) != job.id {
+        failed(
+            "corrupt-object",
+            "the stored bytes do not hash to the object id".into(),
+            "the repository is damaged; run git fsck",
+        )
     } else {
-        judge(verifier, rule, exempt, &job)
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            judge(verifier, rule, exempt, &job)
+        }))
+        .unwrap_or_else(|_| {
+            failed(
+                "internal-error",
+                "signet failed while verifying this object".into(),
+                "this is a bug in signet; please report it",
+            )
+        })
     };
     let subject = match judgement {
         Judgement::Failed(_) => subject(&job.data),
@@ -480,7 +535,7 @@ pub fn exempt_hidden(repo: &Repo, policy: &PolicyFile) -> Result<Vec<String>, Cl
     Ok(hidden)
 }
 
-fn label_for(refs: &[String]) -> Arc<str> {
+pub fn label_for(refs: &[String]) -> Arc<str> {
     match refs {
         [one] => one.as_str().into(),
         more => {
@@ -494,63 +549,139 @@ fn label_for(refs: &[String]) -> Arc<str> {
     }
 }
 
-/// `--all`: one walk per rule over the branches and tags it governs. Refs with no rule are
-/// failures.
+/// The index of the first rule matching `refname`.
+pub fn rule_index(policy: &PolicyFile, refname: &str) -> Option<usize> {
+    policy
+        .rules
+        .iter()
+        .position(|r| r.refs.iter().any(|p| p.matches(refname)))
+}
+
+/// What a ref points at, for walking: annotated tag objects to verify on their own (the chain
+/// of tags, outermost first) and the commit it ends in, if any.
+pub struct RefTarget {
+    pub tags: Vec<String>,
+    pub commit: Option<String>,
+}
+
+/// Peel `id` tag by tag (at most 32) into [`RefTarget`]. A ref or tag that ends in a tree or
+/// blob has no commit.
+pub fn ref_target(repo: &Repo, id: &str) -> Result<RefTarget, RepoError> {
+    let mut tags = Vec::new();
+    let mut current = id.to_owned();
+    for _ in 0..32 {
+        match repo.kind(&current) {
+            Ok(ObjectKind::Commit) => {
+                return Ok(RefTarget {
+                    tags,
+                    commit: Some(current),
+                });
+            }
+            Ok(ObjectKind::Tag) => {
+                let object = repo.read(&current)?;
+                tags.push(current);
+                match crate::core::gitobject::tag_target(&object.data) {
+                    Some(next) => current = next,
+                    None => return Ok(RefTarget { tags, commit: None }),
+                }
+            }
+            Err(RepoError::WrongKind { .. }) => return Ok(RefTarget { tags, commit: None }),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(RepoError::TagChainTooDeep {
+        id: id.to_owned(),
+        depth: 32,
+    })
+}
+
+/// A ref that points straight at a tree or blob: no signature can cover it.
+pub const NOT_A_COMMIT_HINT: &str = "a ref governed by a rule that requires signatures must point at a signed commit or annotated tag; allow-unsigned accepts others";
+
+/// `--all`: one walk per rule and kind of ref (branches, tags). Commits reachable from a branch
+/// answer to the branch's rule; a tag's rule covers the tag objects and the commits only tags
+/// reach (branch tips are hidden from tag walks). Refs with no rule are failures.
 fn walks_for_all(
     repo: &Repo,
     policy: &PolicyFile,
     hidden: &[String],
     problems: &mut Vec<ObjectFailure>,
 ) -> Result<Vec<Walk>, CliError> {
-    let mut by_rule: BTreeMap<usize, (Vec<String>, Walk)> = BTreeMap::new();
-    for (name, target) in repo.refs().map_err(repo_error)? {
-        if !(name.starts_with("refs/heads/") || name.starts_with("refs/tags/")) {
-            continue;
-        }
+    let refs: Vec<(String, String)> = repo
+        .refs()
+        .map_err(repo_error)?
+        .into_iter()
+        .filter(|(name, _)| name.starts_with("refs/heads/") || name.starts_with("refs/tags/"))
+        .collect();
+    let targets = refs
+        .iter()
+        .map(|(_, target)| ref_target(repo, target).map_err(repo_error))
+        .collect::<Result<Vec<_>, _>>()?;
+    let branch_tips: Vec<String> = refs
+        .iter()
+        .zip(&targets)
+        .filter(|((name, _), _)| name.starts_with("refs/heads/"))
+        .filter_map(|(_, t)| t.commit.clone())
+        .collect();
+    let mut groups: BTreeMap<(usize, bool), (Vec<String>, Walk)> = BTreeMap::new();
+    for ((name, target), resolved) in refs.iter().zip(targets) {
         let label: Arc<str> = name.as_str().into();
-        let Some(rule) = policy
-            .rules
-            .iter()
-            .position(|r| r.refs.iter().any(|p| p.matches(&name)))
-        else {
+        let Some(rule) = rule_index(policy, name) else {
             problems.push(failure(
                 repo,
                 &label,
-                &target,
+                target,
                 "no-rule",
                 format!("no policy rule matches {name}"),
                 NO_RULE_HINT,
             ));
             continue;
         };
-        let kind = match repo.kind(&target) {
-            Ok(kind) => kind,
-            // Tags of trees or blobs carry no history to verify.
-            Err(RepoError::WrongKind { .. }) => continue,
-            Err(e) => return Err(repo_error(e)),
-        };
-        let tip = repo.peel(&target).map_err(repo_error)?;
-        let (names, walk) = by_rule.entry(rule).or_insert_with(|| {
+        if resolved.tags.is_empty()
+            && resolved.commit.is_none()
+            && !policy.rules[rule].allow_unsigned
+        {
+            problems.push(failure(
+                repo,
+                &label,
+                target,
+                "not-a-commit",
+                format!("{name} points at a tree or blob, which carries no signature"),
+                NOT_A_COMMIT_HINT,
+            ));
+            continue;
+        }
+        let is_tag = name.starts_with("refs/tags/");
+        let (names, walk) = groups.entry((rule, is_tag)).or_insert_with(|| {
+            let mut hidden = hidden.to_vec();
+            if is_tag {
+                hidden.extend(branch_tips.iter().cloned());
+            }
             (
                 Vec::new(),
                 Walk {
                     rule,
                     label: Arc::clone(&label),
                     tips: Vec::new(),
-                    hidden: hidden.to_vec(),
+                    hidden,
                     objects: Vec::new(),
+                    stop_at: None,
                 },
             )
         });
-        names.push(name);
-        if kind == ObjectKind::Tag && !walk.objects.contains(&target) {
-            walk.objects.push(target);
+        names.push(name.clone());
+        for tag in resolved.tags {
+            if !walk.objects.contains(&tag) {
+                walk.objects.push(tag);
+            }
         }
-        if !walk.tips.contains(&tip) {
+        if let Some(tip) = resolved.commit
+            && !walk.tips.contains(&tip)
+        {
             walk.tips.push(tip);
         }
     }
-    Ok(by_rule
+    Ok(groups
         .into_values()
         .map(|(names, mut walk)| {
             walk.label = label_for(&names);
@@ -608,6 +739,7 @@ fn walks_for_revs(
             tips: Vec::new(),
             hidden: hidden.to_vec(),
             objects: Vec::new(),
+            stop_at: None,
         };
         if let Some((from, to)) = rev.split_once("..") {
             if rev.contains("...") {
@@ -631,12 +763,10 @@ fn walks_for_revs(
             walk.hidden.push(side(from)?);
         } else {
             for id in repo.resolve(rev).map_err(repo_error)? {
-                let is_tag = repo.kind(&id).map_err(repo_error)? == ObjectKind::Tag;
                 if args.ancestry {
-                    if is_tag {
-                        walk.objects.push(id.clone());
-                    }
-                    walk.tips.push(repo.peel(&id).map_err(repo_error)?);
+                    let resolved = ref_target(repo, &id).map_err(repo_error)?;
+                    walk.objects.extend(resolved.tags);
+                    walk.tips.extend(resolved.commit);
                 } else {
                     walk.objects.push(id);
                 }

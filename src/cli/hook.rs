@@ -6,6 +6,7 @@
 //! Installed as a symlink named `pre-receive` to the signet binary, or as the `hooks/pre-receive`
 //! script. Everything printed goes to stderr, which git relays to the pusher as `remote:` lines.
 
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::BufRead;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -84,92 +85,171 @@ pub fn parse_updates(input: impl BufRead) -> Result<Vec<Update>, String> {
     Ok(updates)
 }
 
-/// Every existing ref with the commit it ends in (refs to trees or blobs have no history).
-fn existing_tips(repo: &Repo) -> Result<Vec<(String, String)>, RepoError> {
-    let mut tips = Vec::new();
+/// An existing branch or tag, the rule that governs it, and the commit it ends in. Only
+/// branches and tags vouch for commits: refs a server writes itself (`refs/pull/*`,
+/// `refs/merge-requests/*`, `refs/keep-around/*`) and notes were never checked by this hook.
+struct Existing {
+    name: String,
+    rule: Option<usize>,
+    tip: String,
+}
+
+fn existing_refs(repo: &Repo, policy: &PolicyFile) -> Result<Vec<Existing>, RepoError> {
+    let mut out = Vec::new();
     for (name, target) in repo.refs()? {
-        match repo.peel(&target) {
-            Ok(id) => tips.push((name, id)),
-            Err(RepoError::WrongKind { .. }) => {}
-            Err(e) => return Err(e),
+        if !(name.starts_with("refs/heads/") || name.starts_with("refs/tags/")) {
+            continue;
+        }
+        if let Some(tip) = history::ref_target(repo, &target)?.commit {
+            out.push(Existing {
+                rule: history::rule_index(policy, &name),
+                name,
+                tip,
+            });
         }
     }
-    Ok(tips)
+    Ok(out)
 }
 
-/// The commits a walk for `rule` need not look at again: those an existing ref governed by the
-/// same rule reaches (they passed that rule when they came in, or predate the policy), and the
-/// exempt history. Refs under other rules, or none, do not count: a commit accepted on a ref
-/// that allows unsigned commits must still meet main's rule when it is pushed to main.
-fn hidden_for(
-    policy: &PolicyFile,
-    rule: usize,
-    existing: &[(String, String)],
+/// The commits on the first-parent chains of `tips`: what existing refs under an
+/// `allow-merged-history` rule were checked for (their merged-in history was not).
+fn first_parent_chains(
+    repo: &Repo,
+    tips: &[String],
     exempt: &[String],
-) -> Vec<String> {
-    let mut hidden: Vec<String> = exempt.to_vec();
-    for (name, tip) in existing {
-        let same_rule = policy
-            .rules
-            .iter()
-            .position(|r| r.refs.iter().any(|p| p.matches(name)))
-            == Some(rule);
-        if same_rule && !hidden.contains(tip) {
-            hidden.push(tip.clone());
-        }
-    }
-    hidden
+) -> Result<HashSet<String>, RepoError> {
+    let mut chain = HashSet::new();
+    repo.walk_each(tips, exempt, true, |id, _| {
+        chain.insert(id.to_owned());
+        true
+    })?;
+    Ok(chain)
 }
 
-/// The walks of a push: for each updated ref, the commits new to the repository and the pushed
-/// tag object, under the ref's rule. Refs without a rule become failures.
+/// The walks of a push. Each updated ref, and every ref it writes through when it is a
+/// symbolic ref, is checked under its own rule: the commits it brings that no existing branch
+/// or tag under the same rule already reaches (for a tag, also none any branch reaches: commits
+/// on branches answer to the branches' rules), plus the annotated tags it points at. Updates
+/// under one rule share a walk, so a commit several refs bring is verified once. Refs without
+/// a rule, and refs straight to a tree or blob under a rule that wants signatures, are failures.
 fn walks_for_push(
     repo: &Repo,
     policy: &PolicyFile,
     updates: &[Update],
-    existing: &[(String, String)],
     exempt: &[String],
     problems: &mut Vec<ObjectFailure>,
 ) -> Result<Vec<Walk>, RepoError> {
-    let mut walks = Vec::new();
+    let existing = existing_refs(repo, policy)?;
+    let branch_tips: Vec<String> = existing
+        .iter()
+        .filter(|e| e.name.starts_with("refs/heads/"))
+        .map(|e| e.tip.clone())
+        .collect();
+    let same_rule_tips = |rule: usize| -> Vec<String> {
+        let mut tips: Vec<String> = Vec::new();
+        for e in existing.iter().filter(|e| e.rule == Some(rule)) {
+            if !tips.contains(&e.tip) {
+                tips.push(e.tip.clone());
+            }
+        }
+        tips
+    };
+    let mut groups: BTreeMap<(usize, bool), (Vec<String>, Walk)> = BTreeMap::new();
+    let mut single: Vec<Walk> = Vec::new();
+    let mut chains: HashMap<usize, Arc<HashSet<String>>> = HashMap::new();
     for update in updates.iter().filter(|u| !u.is_deletion()) {
-        let label: Arc<str> = update.refname.as_str().into();
-        let Some(rule) = policy
-            .rules
-            .iter()
-            .position(|r| r.refs.iter().any(|p| p.matches(&update.refname)))
-        else {
-            problems.push(history::failure(
-                repo,
-                &label,
-                &update.new,
-                "no-rule",
-                format!("no policy rule matches {}", update.refname),
-                NO_RULE_HINT,
-            ));
-            continue;
-        };
-        let mut walk = Walk {
-            rule,
-            label,
-            tips: Vec::new(),
-            hidden: hidden_for(policy, rule, existing, exempt),
-            objects: Vec::new(),
-        };
-        match repo.kind(&update.new) {
-            Ok(ObjectKind::Tag) => walk.objects.push(update.new.clone()),
-            Ok(ObjectKind::Commit) => {}
-            // A ref to a tree or blob carries no signature and no history.
-            Err(RepoError::WrongKind { .. }) => continue,
-            Err(e) => return Err(e),
+        let resolved = history::ref_target(repo, &update.new)?;
+        let mut names = vec![update.refname.clone()];
+        names.extend(repo.symref_targets(&update.refname)?);
+        for name in names {
+            let label: Arc<str> = name.as_str().into();
+            let Some(rule) = history::rule_index(policy, &name) else {
+                problems.push(history::failure(
+                    repo,
+                    &label,
+                    &update.new,
+                    "no-rule",
+                    format!("no policy rule matches {name}"),
+                    NO_RULE_HINT,
+                ));
+                continue;
+            };
+            let r = &policy.rules[rule];
+            if resolved.tags.is_empty() && resolved.commit.is_none() && !r.allow_unsigned {
+                problems.push(history::failure(
+                    repo,
+                    &label,
+                    &update.new,
+                    "not-a-commit",
+                    format!("{name} would point at a tree or blob, which carries no signature"),
+                    history::NOT_A_COMMIT_HINT,
+                ));
+                continue;
+            }
+            let is_tag = name.starts_with("refs/tags/");
+            let mut hidden = exempt.to_vec();
+            if is_tag {
+                hidden.extend(branch_tips.iter().cloned());
+            }
+            if r.allow_merged_history {
+                // A first-parent walk per tip, stopping where an existing ref's checked
+                // first-parent chain begins.
+                let chain = match chains.get(&rule) {
+                    Some(chain) => Arc::clone(chain),
+                    None => {
+                        let chain =
+                            Arc::new(first_parent_chains(repo, &same_rule_tips(rule), exempt)?);
+                        chains.insert(rule, Arc::clone(&chain));
+                        chain
+                    }
+                };
+                single.push(Walk {
+                    rule,
+                    label,
+                    tips: resolved.commit.iter().cloned().collect(),
+                    hidden,
+                    objects: resolved.tags.clone(),
+                    stop_at: Some(chain),
+                });
+                continue;
+            }
+            let (names, walk) = groups.entry((rule, is_tag)).or_insert_with(|| {
+                hidden.extend(same_rule_tips(rule));
+                (
+                    Vec::new(),
+                    Walk {
+                        rule,
+                        label: Arc::clone(&label),
+                        tips: Vec::new(),
+                        hidden,
+                        objects: Vec::new(),
+                        stop_at: None,
+                    },
+                )
+            });
+            if !names.contains(&name) {
+                names.push(name);
+            }
+            for tag in &resolved.tags {
+                if !walk.objects.contains(tag) {
+                    walk.objects.push(tag.clone());
+                }
+            }
+            if let Some(tip) = &resolved.commit
+                && !walk.tips.contains(tip)
+            {
+                walk.tips.push(tip.clone());
+            }
         }
-        match repo.peel(&update.new) {
-            Ok(tip) => walk.tips.push(tip),
-            Err(RepoError::WrongKind { .. }) => {}
-            Err(e) => return Err(e),
-        }
-        walks.push(walk);
     }
+    let mut walks: Vec<Walk> = groups
+        .into_values()
+        .map(|(names, mut walk)| {
+            walk.label = history::label_for(&names);
+            walk
+        })
+        .collect();
+    walks.extend(single);
     Ok(walks)
 }
 
@@ -223,11 +303,10 @@ fn pre_receive(args: HookPreReceiveArgs, stdin: impl BufRead) -> Result<ExitCode
             ))
         },
     )?;
-    let existing = existing_tips(&repo).map_err(repo_error)?;
     let exempt = history::exempt_hidden(&repo, &policy)?;
     let mut problems = Vec::new();
-    let walks = walks_for_push(&repo, &policy, &updates, &existing, &exempt, &mut problems)
-        .map_err(repo_error)?;
+    let walks =
+        walks_for_push(&repo, &policy, &updates, &exempt, &mut problems).map_err(repo_error)?;
     let jobs = args.jobs.map_or_else(history::default_jobs, usize::from);
     let mut summary = history::run(&repo, &verifier, &policy, &walks, jobs).map_err(repo_error)?;
     summary.failed += problems.len() as u64;

@@ -146,6 +146,18 @@ pub fn predicted_id(payload: &[u8], armored: &[u8]) -> Result<String, PayloadErr
     })
 }
 
+/// The object a tag object points at (its `object` header: 40 or 64 lowercase hex digits), if
+/// the tag is well formed enough to say.
+pub fn tag_target(tag: &[u8]) -> Option<String> {
+    let line = tag.split(|&b| b == b'\n').next()?;
+    let hex = line.strip_prefix(b"object ")?;
+    let ok = matches!(hex.len(), 40 | 64)
+        && hex
+            .iter()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b));
+    ok.then(|| String::from_utf8_lossy(hex).into_owned())
+}
+
 /// SHA-1 of bytes as lowercase hex (certificate fingerprints in status lines).
 pub fn sha1_hex(bytes: &[u8]) -> String {
     hex::encode(Sha1::digest(bytes))
@@ -154,6 +166,24 @@ pub fn sha1_hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tag_targets() {
+        let id = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
+        assert_eq!(
+            tag_target(format!("object {id}\ntype tree\ntag t\n").as_bytes()),
+            Some(id.to_owned())
+        );
+        assert_eq!(tag_target(b"object 4B82\n"), None);
+        assert_eq!(
+            tag_target(format!("type tree\nobject {id}\n").as_bytes()),
+            None
+        );
+        assert_eq!(
+            tag_target(format!("object {}\n", id.to_uppercase()).as_bytes()),
+            None
+        );
+    }
 
     const COMMIT: &[u8] = b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n\
 author A U Thor <author@example.com> 1780416001 -0400\n\

@@ -587,3 +587,115 @@ fn the_hook_script_runs_signet_from_path() {
         "not-signed",
     );
 }
+
+/// Found in review: commits merged into a ref under an `allow-merged-history` rule were never
+/// checked, so they must not vouch for another ref's first-parent chain; a push through a
+/// symbolic ref answers to its target's rule; a ref straight to a tree needs a rule that allows
+/// unsigned objects; an annotated tag of a tree does not stop `signet verify --all`.
+#[test]
+fn merged_history_symbolic_refs_and_trees_do_not_open_a_way_around_the_policy() {
+    let stack = Stack::start();
+    let client = Repo::new(&stack, "bypass-client");
+    let issuer = stack.issuer();
+    let base = signed_commit(&client, "a.txt", "signed base");
+    // An unsigned "upstream" commit, merged into main by a signed merge.
+    client.ok(&["checkout", "-q", "-b", "upstream", &base]);
+    let upstream = unsigned_commit(&client, "u.txt", "upstream work");
+    client.ok(&["checkout", "-q", "main"]);
+    signed_commit(&client, "b.txt", "signed second");
+    client.ok(&[
+        "merge",
+        "-q",
+        "-S",
+        "--no-ff",
+        "-m",
+        "merge upstream",
+        "upstream",
+    ]);
+    let policy = format!(
+        "version = 1\n\n[[rule]]\nrefs = [\"refs/heads/main\", \"refs/heads/release/*\"]\n\
+         identities = [\"{ALICE}\"]\nissuers = [\"{issuer}\"]\nallow-merged-history = true\n\n\
+         [[rule]]\nrefs = [\"refs/heads/**\", \"refs/tags/**\"]\nallow-unsigned = true\n"
+    );
+    let server = Server::new(&stack, &client, "bypass", &policy);
+    let o = push(&client, &server, &["main"]);
+    assert_accepted(&o, 3);
+
+    // The merged-in commit is on the server, reachable from main, but it was never checked:
+    // as the first-parent chain of release/x it is refused.
+    let before = server.refs(&client);
+    let o = push(
+        &client,
+        &server,
+        &[&format!("{upstream}:refs/heads/release/x")],
+    );
+    assert_rejected(&o, 1, 1);
+    assert_line(
+        &o,
+        "refs/heads/release/x",
+        "commit",
+        &upstream,
+        "upstream work",
+        "not-signed",
+    );
+    assert_eq!(server.refs(&client), before);
+
+    // master is a symbolic ref to main: a push to master writes main and answers to its rule
+    // (refs/heads/** alone would allow it).
+    let o = server.git(
+        &client,
+        &["symbolic-ref", "refs/heads/master", "refs/heads/main"],
+    );
+    assert!(o.status.success(), "{}", show(&o));
+    client.ok(&["checkout", "-q", "main"]);
+    let sneaky = unsigned_commit(&client, "c.txt", "through the alias");
+    let o = push(&client, &server, &["main:refs/heads/master"]);
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    assert_line(
+        &o,
+        "refs/heads/main",
+        "commit",
+        &sneaky,
+        "through the alias",
+        "not-signed",
+    );
+    assert!(!server.has(&client, &sneaky));
+
+    // A ref straight to a tree: refused under a rule that wants signatures.
+    let tree = rev(&client, "HEAD^{tree}");
+    let o = push(
+        &client,
+        &server,
+        &[&format!("{tree}:refs/heads/release/tree")],
+    );
+    assert_rejected(&o, 1, 1);
+    assert!(
+        remote_lines(&o)
+            .iter()
+            .any(|l| l.contains(": not-a-commit: ")),
+        "{}",
+        show(&o)
+    );
+
+    // An annotated tag of a tree, where unsigned objects are allowed: accepted, and
+    // `signet verify --all` still reports on everything instead of stopping.
+    client.ok(&["tag", "-a", "--no-sign", "-m", "a tree", "treetag", &tree]);
+    let o = push(&client, &server, &["refs/tags/treetag"]);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    client.ok(&["reset", "-q", "--hard", "HEAD~1"]);
+    let policy_path = server.dir.join("policy.toml");
+    let o = client
+        .command(Path::new(SIGNET))
+        .args(["verify", "--all", "--format", "json", "--policy"])
+        .arg(&policy_path)
+        .output()
+        .unwrap();
+    // main's first-parent chain (3 signed commits) verifies; the upstream branch (the signed
+    // base again, under its own rule, and the unsigned upstream commit) and the tag of a tree
+    // fall under the catch-all, which allows unsigned objects.
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["failed"], 0, "{}", show(&o));
+    assert_eq!(report["verified"], 4, "{}", show(&o));
+    assert_eq!(report["unsignedAllowed"], 2, "{}", show(&o));
+}
