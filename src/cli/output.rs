@@ -10,18 +10,26 @@ use std::fmt::Display;
 /// terminal escape sequences through `git log --show-signature`.
 pub fn one_line(message: impl Display) -> String {
     let text = message.to_string();
-    if !text.chars().any(char::is_control) {
+    if !text.chars().any(needs_escape) {
         return text;
     }
     let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
-        if c.is_control() {
+        if needs_escape(c) {
             out.extend(c.escape_default());
         } else {
             out.push(c);
         }
     }
     out
+}
+
+/// Control characters, and the invisible bidirectional-text controls that can make a commit
+/// subject or identity display as something else (Trojan Source): embeddings, overrides,
+/// isolates and the directional marks.
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 /// A progress or result line for humans.
@@ -199,6 +207,10 @@ mod tests {
         assert_eq!(
             one_line("a\rGood signature\n\u{1b}[8mb\u{9b}"),
             "a\\rGood signature\\n\\u{1b}[8mb\\u{9b}"
+        );
+        assert_eq!(
+            one_line("fix \u{202e}txt.exe\u{2066}x\u{200f}"),
+            "fix \\u{202e}txt.exe\\u{2066}x\\u{200f}"
         );
     }
 }
