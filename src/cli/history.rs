@@ -598,6 +598,64 @@ pub fn ref_target(repo: &Repo, id: &str) -> Result<RefTarget, RepoError> {
 /// A ref that points straight at a tree or blob: no signature can cover it.
 pub const NOT_A_COMMIT_HINT: &str = "a ref governed by a rule that requires signatures must point at a signed commit or annotated tag; allow-unsigned accepts others";
 
+/// Walks grouped by rule and kind of ref (branches, tags): every ref added to a group adds its
+/// tag objects and its commit to one walk, so objects several refs share are verified once.
+#[derive(Default)]
+pub struct Groups {
+    map: BTreeMap<(usize, bool), (Vec<String>, Walk)>,
+}
+
+impl Groups {
+    /// Add ref `name` (a tag ref when `is_tag`) under `rule`; `hidden` is called for the first
+    /// ref of a group only.
+    pub fn add(
+        &mut self,
+        rule: usize,
+        is_tag: bool,
+        name: &str,
+        target: &RefTarget,
+        hidden: impl FnOnce() -> Vec<String>,
+    ) {
+        let (names, walk) = self.map.entry((rule, is_tag)).or_insert_with(|| {
+            (
+                Vec::new(),
+                Walk {
+                    rule,
+                    label: name.into(),
+                    tips: Vec::new(),
+                    hidden: hidden(),
+                    objects: Vec::new(),
+                    stop_at: None,
+                },
+            )
+        });
+        if !names.iter().any(|n| n == name) {
+            names.push(name.to_owned());
+        }
+        for tag in &target.tags {
+            if !walk.objects.contains(tag) {
+                walk.objects.push(tag.clone());
+            }
+        }
+        if let Some(tip) = &target.commit
+            && !walk.tips.contains(tip)
+        {
+            walk.tips.push(tip.clone());
+        }
+    }
+
+    /// The walks, each labelled with the refs it covers.
+    pub fn into_walks(self) -> Vec<Walk> {
+        self.map
+            .into_values()
+            .map(|(names, mut walk)| {
+                walk.label = label_for(&names);
+                walk
+            })
+            .collect()
+    }
+}
+
 /// `--all`: one walk per rule and kind of ref (branches, tags). Commits reachable from a branch
 /// answer to the branch's rule; a tag's rule covers the tag objects and the commits only tags
 /// reach (branch tips are hidden from tag walks). Refs with no rule are failures.
@@ -623,7 +681,7 @@ fn walks_for_all(
         .filter(|((name, _), _)| name.starts_with("refs/heads/"))
         .filter_map(|(_, t)| t.commit.clone())
         .collect();
-    let mut groups: BTreeMap<(usize, bool), (Vec<String>, Walk)> = BTreeMap::new();
+    let mut groups = Groups::default();
     for ((name, target), resolved) in refs.iter().zip(targets) {
         let label: Arc<str> = name.as_str().into();
         let Some(rule) = rule_index(policy, name) else {
@@ -652,42 +710,15 @@ fn walks_for_all(
             continue;
         }
         let is_tag = name.starts_with("refs/tags/");
-        let (names, walk) = groups.entry((rule, is_tag)).or_insert_with(|| {
+        groups.add(rule, is_tag, name, &resolved, || {
             let mut hidden = hidden.to_vec();
             if is_tag {
                 hidden.extend(branch_tips.iter().cloned());
             }
-            (
-                Vec::new(),
-                Walk {
-                    rule,
-                    label: Arc::clone(&label),
-                    tips: Vec::new(),
-                    hidden,
-                    objects: Vec::new(),
-                    stop_at: None,
-                },
-            )
+            hidden
         });
-        names.push(name.clone());
-        for tag in resolved.tags {
-            if !walk.objects.contains(&tag) {
-                walk.objects.push(tag);
-            }
-        }
-        if let Some(tip) = resolved.commit
-            && !walk.tips.contains(&tip)
-        {
-            walk.tips.push(tip);
-        }
     }
-    Ok(groups
-        .into_values()
-        .map(|(names, mut walk)| {
-            walk.label = label_for(&names);
-            walk
-        })
-        .collect())
+    Ok(groups.into_walks())
 }
 
 pub const NO_RULE_HINT: &str = "add a [[rule]] whose refs match it (a catch-all refs = [\"refs/**\"] last), see docs/policy.md";

@@ -6,7 +6,7 @@
 //! Installed as a symlink named `pre-receive` to the signet binary, or as the `hooks/pre-receive`
 //! script. Everything printed goes to stderr, which git relays to the pusher as `remote:` lines.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::io::BufRead;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -154,7 +154,7 @@ fn walks_for_push(
         }
         tips
     };
-    let mut groups: BTreeMap<(usize, bool), (Vec<String>, Walk)> = BTreeMap::new();
+    let mut groups = history::Groups::default();
     let mut single: Vec<Walk> = Vec::new();
     let mut chains: HashMap<usize, Arc<HashSet<String>>> = HashMap::new();
     for update in updates.iter().filter(|u| !u.is_deletion()) {
@@ -213,42 +213,13 @@ fn walks_for_push(
                 });
                 continue;
             }
-            let (names, walk) = groups.entry((rule, is_tag)).or_insert_with(|| {
+            groups.add(rule, is_tag, &name, &resolved, || {
                 hidden.extend(same_rule_tips(rule));
-                (
-                    Vec::new(),
-                    Walk {
-                        rule,
-                        label: Arc::clone(&label),
-                        tips: Vec::new(),
-                        hidden,
-                        objects: Vec::new(),
-                        stop_at: None,
-                    },
-                )
+                hidden
             });
-            if !names.contains(&name) {
-                names.push(name);
-            }
-            for tag in &resolved.tags {
-                if !walk.objects.contains(tag) {
-                    walk.objects.push(tag.clone());
-                }
-            }
-            if let Some(tip) = &resolved.commit
-                && !walk.tips.contains(tip)
-            {
-                walk.tips.push(tip.clone());
-            }
         }
     }
-    let mut walks: Vec<Walk> = groups
-        .into_values()
-        .map(|(names, mut walk)| {
-            walk.label = history::label_for(&names);
-            walk
-        })
-        .collect();
+    let mut walks = groups.into_walks();
     walks.extend(single);
     Ok(walks)
 }
