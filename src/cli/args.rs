@@ -39,9 +39,28 @@ pub enum Command {
     /// Run the signet agent, which holds cached credentials in memory for this user (signing
     /// starts it on demand).
     Agent(AgentArgs),
+    /// Write a commit's or tag's signature as a Sigstore bundle (v0.3) that any Sigstore client
+    /// can verify offline; prints the artifact digest (sha256 of the signed attributes).
+    Bundle(BundleArgs),
     /// Git hooks: `signet hook pre-receive` enforces the policy on pushes (docs/server.md).
     #[command(subcommand)]
     Hook(HookCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct BundleArgs {
+    /// The signed commit or annotated tag.
+    #[arg(value_name = "REV", default_value = "HEAD")]
+    pub rev: String,
+
+    /// Write the bundle here (default: stdout).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// trusted_root.json the signature is checked against before export (else
+    /// SIGNET_TRUSTED_ROOT, signet.trustedRoot, SIGSTORE_ROOT_FILE, else the embedded root).
+    #[arg(long, value_name = "FILE")]
+    pub trusted_root: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

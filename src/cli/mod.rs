@@ -2,6 +2,7 @@
 //! mapping with hints (`error`), and the streams (`output`, the only module that prints).
 
 pub mod args;
+pub mod bundle_export;
 pub mod cache;
 pub mod config;
 pub mod error;
@@ -94,6 +95,7 @@ pub fn main() -> ExitCode {
         Command::Logout => cache::run_logout(),
         Command::Status => cache::run_status(),
         Command::Agent(args) => cache::run_agent(args),
+        Command::Bundle(args) => bundle_export::run_bundle(args),
         // The hook prints its verdict in the form pushers see (`remote: signet: ...`).
         Command::Hook(args::HookCommand::PreReceive(args)) => return hook::run_pre_receive(args),
     };

@@ -71,6 +71,11 @@ pub fn signature(bytes: &[u8]) -> std::io::Result<()> {
     out.flush()
 }
 
+/// A document for machine consumers on stdout, as it is (`signet bundle` without `-o`).
+pub fn bytes(bytes: &[u8]) -> std::io::Result<()> {
+    signature(bytes)
+}
+
 /// gpg mode: where `[GNUPG:]` status lines go (`--status-fd`).
 pub enum StatusSink {
     /// No `--status-fd` (or a negative one): status lines are dropped, as gpg does.

@@ -3,6 +3,7 @@
 //! Servers run in-process ([`harness::Stack`] starts `signet-teststack` on 127.0.0.1:0 and stops
 //! it on drop); the `signet` binary runs as a child with a hermetic environment.
 
+mod bundle_export;
 mod cache;
 mod config;
 mod faults;
