@@ -7,13 +7,12 @@
 
 use super::args::BundleArgs;
 use super::error::{CliError, Kind};
-use super::verify::{open_repo, repo_error};
+use super::verify::{open_repo, single_signed_object};
 use super::{config, output, settings};
 use crate::adapters::fs;
 use crate::core::bundle::build_v03;
 use crate::core::gitsig::{self, GitSigError};
 use crate::core::keys::sha256;
-use crate::core::signed_object;
 
 fn unverifiable(id: &str, e: &GitSigError) -> CliError {
     let hint = match e {
@@ -38,19 +37,8 @@ pub fn run_bundle(args: BundleArgs) -> Result<(), CliError> {
             .or(settings.trusted_root.as_deref()),
     )?;
     let repo = open_repo()?;
-    let ids = repo.resolve(&args.rev).map_err(repo_error)?;
-    let [id] = ids.as_slice() else {
-        return Err(CliError::usage(
-            format!("{} selects {} objects", args.rev, ids.len()),
-            "signet bundle takes one commit or annotated tag",
-        ));
-    };
-    let object = repo.read(id).map_err(repo_error)?;
-    let split = signed_object::split(object.kind, &object.data).map_err(|e| CliError {
-        kind: Kind::Verification,
-        message: format!("{id}: {e}"),
-        hint: Some("signet bundle exports the signature of a signed commit or tag".into()),
-    })?;
+    let (object, split) = single_signed_object(&repo, &args.rev, "bundle")?;
+    let id = &object.id;
     let checked = gitsig::check_signature(&split.signature, &split.payload)
         .map_err(|e| unverifiable(id, &e))?;
     let verified = gitsig::verify_embedded(&checked, &root).map_err(|e| unverifiable(id, &e))?;

@@ -509,22 +509,36 @@ fn opt_time(t: Option<UnixTime>) -> serde_json::Value {
     t.map_or(serde_json::Value::Null, time_json)
 }
 
-/// `signet show [REV]`.
-pub fn run_show(args: ShowArgs) -> Result<(), CliError> {
-    let repo = open_repo()?;
-    let ids = repo.resolve(&args.rev).map_err(repo_error)?;
+/// The one signed commit or tag `rev` names, split into payload and signature, for commands
+/// that take exactly one (`show`, `bundle`); `command` names the command in messages.
+pub fn single_signed_object(
+    repo: &Repo,
+    rev: &str,
+    command: &str,
+) -> Result<(RawObject, signed_object::SignedObject), CliError> {
+    let ids = repo.resolve(rev).map_err(repo_error)?;
     let [id] = ids.as_slice() else {
         return Err(CliError::usage(
-            format!("{} selects {} objects", args.rev, ids.len()),
-            "signet show takes one commit or tag; use signet verify for ranges",
+            format!("{rev} selects {} objects", ids.len()),
+            format!(
+                "signet {command} takes one commit or annotated tag; use signet verify for ranges"
+            ),
         ));
     };
     let object = repo.read(id).map_err(repo_error)?;
     let split = signed_object::split(object.kind, &object.data).map_err(|e| CliError {
         kind: Kind::Verification,
         message: format!("{} {id}: {e}", kind_name(object.kind)),
-        hint: Some("signet show reads signed commits and tags".into()),
+        hint: Some(format!("signet {command} reads signed commits and tags")),
     })?;
+    Ok((object, split))
+}
+
+/// `signet show [REV]`.
+pub fn run_show(args: ShowArgs) -> Result<(), CliError> {
+    let repo = open_repo()?;
+    let (object, split) = single_signed_object(&repo, &args.rev, "show")?;
+    let id = &object.id;
     let facts = crate::core::gitsig::facts(&split.signature).map_err(|e| CliError {
         kind: Kind::Verification,
         message: format!("{} {id}: {e}", kind_name(object.kind)),
