@@ -184,6 +184,12 @@ fn assert_line(o: &Output, refname: &str, what: &str, id: &str, subject: &str, k
 }
 
 /// An unsigned commit of a new file; its id.
+/// The push was refused for exactly one object, named in its `REJECTED` line.
+fn refused_one(o: &Output, refname: &str, what: &str, id: &str, subject: &str, kind: &str) {
+    assert_rejected(o, 1, 1);
+    assert_line(o, refname, what, id, subject, kind);
+}
+
 fn unsigned_commit(repo: &Repo, file: &str, message: &str) -> String {
     repo.stage(file, message);
     repo.ok(&["commit", "-q", "--no-gpg-sign", "-m", message]);
@@ -216,8 +222,7 @@ fn signed_pushes_are_accepted_and_bad_ones_leave_nothing_behind() {
     let before = server.refs(&client);
     let unsigned = unsigned_commit(&client, "c.txt", "unsigned change");
     let o = push(&client, &server, &["main"]);
-    assert_rejected(&o, 1, 1);
-    assert_line(
+    refused_one(
         &o,
         "refs/heads/main",
         "commit",
@@ -240,8 +245,7 @@ fn signed_pushes_are_accepted_and_bad_ones_leave_nothing_behind() {
     let tampered = write_commit(&client, changed.as_bytes());
     client.ok(&["update-ref", "refs/heads/tampered", &tampered]);
     let o = push(&client, &server, &["tampered"]);
-    assert_rejected(&o, 1, 1);
-    assert_line(
+    refused_one(
         &o,
         "refs/heads/tampered",
         "commit",
@@ -303,8 +307,7 @@ fn wrong_identity_and_wrong_issuer_are_rejected_by_the_policy() {
     let id = signed_commit(&client, "a.txt", "signed by alice");
 
     let o = push(&client, &server, &["main"]);
-    assert_rejected(&o, 1, 1);
-    assert_line(
+    refused_one(
         &o,
         "refs/heads/main",
         "commit",
@@ -326,8 +329,7 @@ fn wrong_identity_and_wrong_issuer_are_rejected_by_the_policy() {
          identities = [\"{ALICE}\"]\nissuers = [\"https://other-issuer.example\"]\n"
     ));
     let o = push(&client, &server, &["main"]);
-    assert_rejected(&o, 1, 1);
-    assert_line(
+    refused_one(
         &o,
         "refs/heads/main",
         "commit",
@@ -377,8 +379,7 @@ fn exemptions_and_deletions_pass_and_unruled_refs_do_not() {
     // An unsigned commit after the cut-over does not.
     let late = unsigned_commit(&client, "c.txt", "after the cut-over");
     let o = push(&client, &server, &["main"]);
-    assert_rejected(&o, 1, 1);
-    assert_line(
+    refused_one(
         &o,
         "refs/heads/main",
         "commit",
@@ -414,8 +415,7 @@ fn exemptions_and_deletions_pass_and_unruled_refs_do_not() {
     // stricter ref it is pushed to: existing refs under other rules do not vouch for it.
     let before = server.refs(&client);
     let o = push(&client, &server, &["scratch/x:refs/heads/topic"]);
-    assert_rejected(&o, 1, 1);
-    assert_line(
+    refused_one(
         &o,
         "refs/heads/topic",
         "commit",
@@ -436,8 +436,7 @@ fn exemptions_and_deletions_pass_and_unruled_refs_do_not() {
     let before = server.refs(&client);
     for refname in ["refs/heads/other", "refs/heads/scratch/a/b"] {
         let o = push(&client, &server, &[&format!("other:{refname}")]);
-        assert_rejected(&o, 1, 1);
-        assert_line(&o, refname, "commit", &stray, "no rule here", "no-rule");
+        refused_one(&o, refname, "commit", &stray, "no rule here", "no-rule");
         assert_eq!(server.refs(&client), before);
         assert!(!server.has(&client, &stray));
     }
@@ -491,8 +490,7 @@ fn signed_tags_are_accepted_and_unsigned_tags_rejected() {
     assert_ne!(v2, commit);
     let before = server.refs(&client);
     let o = push(&client, &server, &["refs/tags/v2"]);
-    assert_rejected(&o, 1, 1);
-    assert_line(&o, "refs/tags/v2", "tag", &v2, "v2", "not-signed");
+    refused_one(&o, "refs/tags/v2", "tag", &v2, "v2", "not-signed");
     assert_eq!(server.refs(&client), before);
     assert!(!server.has(&client, &v2), "the rejected tag stayed");
 }
@@ -577,8 +575,7 @@ fn the_hook_script_runs_signet_from_path() {
 
     let unsigned = unsigned_commit(&client, "b.txt", "unsigned commit");
     let o = push(&client, &server, &["main"]);
-    assert_rejected(&o, 1, 1);
-    assert_line(
+    refused_one(
         &o,
         "refs/heads/main",
         "commit",
@@ -629,8 +626,7 @@ fn merged_history_symbolic_refs_and_trees_do_not_open_a_way_around_the_policy() 
         &server,
         &[&format!("{upstream}:refs/heads/release/x")],
     );
-    assert_rejected(&o, 1, 1);
-    assert_line(
+    refused_one(
         &o,
         "refs/heads/release/x",
         "commit",
