@@ -309,6 +309,54 @@ fn resolve_ranges_like_rev_list_across_a_merge() {
     assert_eq!(repo.walk(&tips, &[]).unwrap(), f.rev_list(&[&ids[6]]));
 }
 
+/// `walk_each` (what `signet verify --all` and the hook use) streams exactly the commits
+/// `git rev-list` lists, all parents or first parents only, each with its exact stored bytes.
+#[test]
+fn walk_each_streams_what_rev_list_lists_with_the_stored_bytes() {
+    let f = Fixture::new(&[]);
+    let ids = merge_history(&f);
+    let repo = f.open();
+    let (c1, s1, m, c4) = (&ids[0], &ids[2], &ids[5], &ids[6]);
+    for (tips, hidden, first_parent, args) in [
+        (vec![c4], vec![], false, vec![c4.as_str()]),
+        (vec![c4], vec![s1], false, vec![c4, "--not", s1]),
+        (vec![c4], vec![], true, vec!["--first-parent", c4]),
+        (
+            vec![c4],
+            vec![c1],
+            true,
+            vec!["--first-parent", c4, "--not", c1],
+        ),
+        (vec![m, s1], vec![c1], false, vec![m, s1, "--not", c1]),
+    ] {
+        let tips: Vec<String> = tips.into_iter().cloned().collect();
+        let hidden: Vec<String> = hidden.into_iter().cloned().collect();
+        let mut got = Vec::new();
+        repo.walk_each(&tips, &hidden, first_parent, |id, data| {
+            assert_eq!(
+                data,
+                f.git_bytes(&["cat-file", "commit", id]).as_slice(),
+                "{id}"
+            );
+            got.push(id.to_owned());
+            true
+        })
+        .unwrap();
+        let mut want = f.rev_list(&args);
+        got.sort();
+        want.sort();
+        assert_eq!(got, want, "{args:?}");
+    }
+    // Stopping early stops the walk.
+    let mut seen = 0;
+    repo.walk_each(std::slice::from_ref(c4), &[], false, |_, _| {
+        seen += 1;
+        false
+    })
+    .unwrap();
+    assert_eq!(seen, 1);
+}
+
 /// With every commit at the same second, the order comes from git's tie-breaking alone.
 #[test]
 fn walk_order_matches_rev_list_when_dates_tie() {
