@@ -410,7 +410,13 @@ impl TransparencyLog for MemoryLog<'_> {
                 tree_size: size as i64,
                 root_hash: root.to_vec(),
                 hashes: hashes.iter().map(|h| h.to_vec()).collect(),
-                checkpoint: Some(checkpoint::sign(&self.key, TREE_ID, size, &root)),
+                checkpoint: Some(checkpoint::sign(
+                    &self.key,
+                    checkpoint::log_name(BASE_URL),
+                    TREE_ID,
+                    size,
+                    &root,
+                )),
             }),
             body,
         })
@@ -493,7 +499,13 @@ fn signet_history(out: &Path, path: &Path, n: u64) -> Result<String, Error> {
         let payload = payload(&tree, parent.as_deref(), i);
         let signed = rt
             .block_on(sign_payload_with(
-                &log, &clock, &root, key, &payload, options,
+                &log,
+                None::<&signet::adapters::tsa::TsaClient>,
+                &clock,
+                &root,
+                key,
+                &payload,
+                options,
             ))
             .map_err(|e| fail(format!("signing commit {i}: {e}")))?;
         if i == 1 {

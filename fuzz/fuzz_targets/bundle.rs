@@ -18,14 +18,27 @@ fuzz_target!(|data: &[u8]| {
         }
     };
     let digest = &HAPPY_PATH.digest;
+    let policy = policy();
     match verify::verify_bundle(
         &bundle,
         Artifact::Sha256(digest),
         &PRODUCTION_ROOT,
-        &policy(),
+        verify::Signer::Identity(&policy),
     ) {
         // Success means the policy's signer, as the certificate states it.
         Ok(v) => assert_eq!((v.identity.as_str(), v.issuer.as_str()), (IDENTITY, ISSUER)),
+        Err(e) => {
+            let _ = e.to_string();
+        }
+    }
+    // The managed-key path, with the happy-path leaf's key as the trusted key.
+    match verify::verify_bundle(
+        &bundle,
+        Artifact::Sha256(digest),
+        &PRODUCTION_ROOT,
+        verify::Signer::Key(&HAPPY_PATH.leaf_spki),
+    ) {
+        Ok(v) => assert!(v.identity.starts_with("public key sha256:") && v.issuer.is_empty()),
         Err(e) => {
             let _ = e.to_string();
         }

@@ -20,7 +20,7 @@ fuzz_target!(|data: &[u8]| {
     match signing::check_log_entry(
         &entry,
         &hp.digest,
-        &hp.bundle.signature,
+        hp.bundle.content.signature(),
         &hp.leaf,
         &PRODUCTION_ROOT,
     ) {

@@ -47,11 +47,12 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let digest = &HAPPY_PATH.digest;
+    let policy = policy();
     if let Err(e) = verify::verify_bundle(
         &HAPPY_PATH.bundle,
         Artifact::Sha256(digest),
         &root,
-        &policy(),
+        verify::Signer::Identity(&policy),
     ) {
         let _ = e.to_string();
     }

@@ -57,9 +57,16 @@ pub static HAPPY_PATH: LazyLock<HappyPath> = LazyLock::new(|| {
     let root = &*PRODUCTION_ROOT;
     let bundle = Bundle::parse(HAPPY_PATH_BUNDLE).expect("fixture bundle parses");
     let digest = sha256(ARTIFACT);
-    let verified = verify::verify_bundle(&bundle, Artifact::Sha256(&digest), root, &policy())
-        .expect("fixture bundle verifies");
-    let leaf = Leaf::from_der(&bundle.leaf_der).expect("fixture leaf parses");
+    let policy = policy();
+    let verified = verify::verify_bundle(
+        &bundle,
+        Artifact::Sha256(&digest),
+        root,
+        verify::Signer::Identity(&policy),
+    )
+    .expect("fixture bundle verifies");
+    let leaf_der = bundle.leaf_der().expect("fixture bundle is keyless");
+    let leaf = Leaf::from_der(leaf_der).expect("fixture leaf parses");
     let leaf_spki = leaf
         .cert
         .tbs_certificate()
@@ -70,15 +77,16 @@ pub static HAPPY_PATH: LazyLock<HappyPath> = LazyLock::new(|| {
         .expect("fixture leaf chains")
         .clone();
     // The same evidence passes the checks a signer makes on fresh service answers.
-    signing::check_issued_certificate(
-        std::slice::from_ref(&bundle.leaf_der),
-        &leaf_spki,
+    signing::check_issued_certificate(&[leaf_der.to_vec()], &leaf_spki, root, verified.signed_at)
+        .expect("fixture leaf passes the Fulcio answer checks");
+    signing::check_log_entry(
+        &bundle.tlog_entries[0],
+        &digest,
+        bundle.content.signature(),
+        &leaf,
         root,
-        verified.signed_at,
     )
-    .expect("fixture leaf passes the Fulcio answer checks");
-    signing::check_log_entry(&bundle.tlog, &digest, &bundle.signature, &leaf, root)
-        .expect("fixture entry passes the Rekor answer checks");
+    .expect("fixture entry passes the Rekor answer checks");
     HappyPath {
         digest,
         leaf,

@@ -86,6 +86,32 @@ impl HttpClient {
             .await
     }
 
+    /// POST a binary body with its content type, accepting `accept`, and read the whole response
+    /// (bounded by `MAX_RESPONSE_BYTES`): the RFC 3161 timestamp protocol.
+    pub async fn post_bytes(
+        &self,
+        service: &'static str,
+        url: &str,
+        content_type: &'static str,
+        accept: &'static str,
+        body: Vec<u8>,
+    ) -> Result<Response, PortError> {
+        let request = self
+            .inner
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .header(reqwest::header::ACCEPT, accept)
+            .body(body);
+        let mut resp = request.send().await.map_err(|e| PortError::Transport {
+            service,
+            url: url.to_owned(),
+            detail: describe(&e),
+        })?;
+        let status = resp.status().as_u16();
+        let body = read_body(&mut resp, service, url).await?;
+        Ok(Response { status, body })
+    }
+
     /// GET `url` and read the whole response (bounded by `MAX_RESPONSE_BYTES`).
     pub async fn get(&self, service: &'static str, url: &str) -> Result<Response, PortError> {
         self.send(service, url, self.inner.get(url)).await

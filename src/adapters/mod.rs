@@ -14,3 +14,4 @@ pub mod loopback;
 pub mod oidc;
 pub mod rekor;
 pub mod repo;
+pub mod tsa;

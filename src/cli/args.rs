@@ -57,6 +57,11 @@ pub struct BundleArgs {
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
+    /// Also write the signed artifact (the DER signed attributes) here, for verifiers that want
+    /// the artifact's bytes rather than its digest (sigstore-js).
+    #[arg(long, value_name = "FILE")]
+    pub artifact: Option<PathBuf>,
+
     /// trusted_root.json the signature is checked against before export (else
     /// SIGNET_TRUSTED_ROOT, signet.trustedRoot, SIGSTORE_ROOT_FILE, else the embedded root).
     #[arg(long, value_name = "FILE")]
@@ -242,23 +247,30 @@ pub struct SignBundleArgs {
     #[command(flatten)]
     pub trust: TrustArgs,
 
-    /// Fulcio base URL.
-    #[arg(
-        long,
-        value_name = "URL",
-        env = "SIGNET_FULCIO_URL",
-        default_value = "https://fulcio.sigstore.dev"
-    )]
-    pub fulcio_url: String,
+    /// A Sigstore signing config (signingconfig.v0.2 JSON) naming the Fulcio, Rekor (v1 API) and
+    /// timestamp authority to use; --fulcio-url/--rekor-url/--timestamp-url override it.
+    #[arg(long, value_name = "FILE")]
+    pub signing_config: Option<PathBuf>,
 
-    /// Rekor (v1 API) base URL.
-    #[arg(
-        long,
-        value_name = "URL",
-        env = "SIGNET_REKOR_URL",
-        default_value = "https://rekor.sigstore.dev"
-    )]
-    pub rekor_url: String,
+    /// Fulcio base URL [default: https://fulcio.sigstore.dev].
+    #[arg(long, value_name = "URL", env = "SIGNET_FULCIO_URL")]
+    pub fulcio_url: Option<String>,
+
+    /// Rekor (v1 API) base URL [default: https://rekor.sigstore.dev].
+    #[arg(long, value_name = "URL", env = "SIGNET_REKOR_URL")]
+    pub rekor_url: Option<String>,
+
+    /// RFC 3161 timestamp authority endpoint; its token over the signature goes into the bundle.
+    #[arg(long, value_name = "URL", env = "SIGNET_TIMESTAMP_SERVER_URL")]
+    pub timestamp_url: Option<String>,
+
+    /// Not supported: signet embeds only the public-good trusted root.
+    #[arg(long, hide = true)]
+    pub staging: bool,
+
+    /// Not supported: signet signs message signatures, not in-toto attestations.
+    #[arg(long, hide = true)]
+    pub in_toto: bool,
 
     /// The file to sign.
     #[arg(value_name = "FILE")]
@@ -272,12 +284,26 @@ pub struct VerifyBundleArgs {
     pub bundle: PathBuf,
 
     /// Expected signer identity: the certificate's email or URI SAN, matched exactly.
-    #[arg(long, value_name = "ID")]
-    pub certificate_identity: String,
+    #[arg(
+        long,
+        value_name = "ID",
+        required_unless_present = "key",
+        requires = "certificate_oidc_issuer"
+    )]
+    pub certificate_identity: Option<String>,
 
     /// Expected OIDC issuer, matched exactly.
-    #[arg(long, value_name = "URL")]
-    pub certificate_oidc_issuer: String,
+    #[arg(long, value_name = "URL", requires = "certificate_identity")]
+    pub certificate_oidc_issuer: Option<String>,
+
+    /// Verify a bundle signed with a managed key: the PEM public key (instead of an identity).
+    #[arg(long, value_name = "PEM", conflicts_with_all = ["certificate_identity", "certificate_oidc_issuer"])]
+    pub key: Option<PathBuf>,
+
+    /// Not supported: signet embeds only the public-good trusted root. Pass the staging root
+    /// with --trusted-root instead.
+    #[arg(long, hide = true)]
+    pub staging: bool,
 
     #[command(flatten)]
     pub trust: TrustArgs,

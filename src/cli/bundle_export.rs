@@ -49,6 +49,7 @@ pub fn run_bundle(args: BundleArgs) -> Result<(), CliError> {
         &entry,
         &digest,
         &checked.parsed.signature,
+        &gitsig::timestamp_tokens(&checked.parsed),
     );
     let mut json = serde_json::to_vec_pretty(&bundle).map_err(|e| {
         CliError::usage(
@@ -57,6 +58,14 @@ pub fn run_bundle(args: BundleArgs) -> Result<(), CliError> {
         )
     })?;
     json.push(b'\n');
+    if let Some(path) = &args.artifact {
+        fs::write_atomic(path, &checked.parsed.signed_attrs).map_err(|e| {
+            CliError::usage(
+                format!("cannot write {}: {e}", path.display()),
+                "check that the directory exists and is writable",
+            )
+        })?;
+    }
     match &args.output {
         Some(path) => fs::write_atomic(path, &json).map_err(|e| {
             CliError::usage(

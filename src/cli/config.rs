@@ -1,10 +1,12 @@
-//! Resolving configuration: the trusted root (flag/env path, else the embedded public-good root)
-//! and service URLs (http or https only). Bad values are errors with hints, never defaults.
+//! Resolving configuration: the trusted root (flag/env path, else the embedded public-good root),
+//! signing configs, and service URLs (http or https only). Bad values are errors with hints, never defaults.
 
 use std::path::Path;
 
 use super::error::CliError;
 use crate::adapters::fs;
+use crate::core::signing_config::{MAX_SIGNING_CONFIG_BYTES, Selected, SigningConfig};
+use crate::core::time::UnixTime;
 use crate::core::trust_root::{MAX_TRUSTED_ROOT_BYTES, TrustedRoot};
 
 /// The Sigstore public-good trusted root shipped with signet.
@@ -46,6 +48,20 @@ pub fn trusted_root(path: Option<&Path>) -> Result<TrustedRoot, CliError> {
 }
 
 /// Accept an http(s) base URL with a host and nothing after the path.
+/// The services a signing config file names for signing at `now`.
+pub fn signing_config(path: &Path, now: UnixTime) -> Result<Selected, CliError> {
+    let hint = "pass a Sigstore signing config (application/vnd.dev.sigstore.signingconfig.v0.2+json) with --signing-config";
+    let bytes = fs::read_limited(path, MAX_SIGNING_CONFIG_BYTES).map_err(|e| {
+        CliError::usage(
+            format!("cannot read signing config {}: {e}", path.display()),
+            hint,
+        )
+    })?;
+    SigningConfig::from_json(&bytes)
+        .and_then(|c| c.select(now))
+        .map_err(|e| CliError::usage(format!("{}: {e}", path.display()), hint))
+}
+
 pub fn service_url(flag: &str, value: &str) -> Result<String, CliError> {
     let hint = format!(
         "{flag} takes a base URL such as https://fulcio.sigstore.dev or http://127.0.0.1:8080"

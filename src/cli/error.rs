@@ -44,7 +44,7 @@ impl CliError {
 pub fn from_verify(e: VerifyError) -> CliError {
     let hint = match &e {
         VerifyError::Bundle(BundleError::Unsupported(_)) => {
-            "signet verifies keyless bundles with one Rekor v1 hashedrekord entry for now"
+            "signet verifies bundles v0.1 to v0.3 with message signatures or DSSE envelopes, logged in Rekor v1 or v2"
         }
         VerifyError::Bundle(_) => {
             "check that the file is a Sigstore bundle (.sigstore.json) and is not truncated"
@@ -60,6 +60,22 @@ pub fn from_verify(e: VerifyError) -> CliError {
         }
         VerifyError::Certificate(_) | VerifyError::BundleContainsRoot { .. } => {
             "the signing certificate is not acceptable at the time the log recorded the signature"
+        }
+        VerifyError::Timestamp(_) => {
+            "the RFC 3161 timestamp does not verify against the trusted root's timestamp authorities; use --trusted-root for the right Sigstore instance"
+        }
+        VerifyError::NoVerifiedTime => {
+            "the bundle carries no signed time (no log entry with a signed entry timestamp, no RFC 3161 timestamp); it cannot be verified offline"
+        }
+        VerifyError::Dsse(_) => {
+            "the attestation does not name this artifact among its subjects, or the envelope is malformed"
+        }
+        VerifyError::Key(_) => "pass the signer's public key in PEM (P-256, P-384 or Ed25519)",
+        VerifyError::KeyNotIdentity => {
+            "verify it with --key and the signer's PEM public key instead of an identity"
+        }
+        VerifyError::IdentityNotKey => {
+            "verify it with --certificate-identity and --certificate-oidc-issuer instead of --key"
         }
         VerifyError::Sct(_) => {
             "the certificate's transparency timestamp does not verify against the trusted root's CT logs"

@@ -14,6 +14,7 @@ use crate::adapters::clock::SystemClock;
 use crate::adapters::fulcio::FulcioClient;
 use crate::adapters::http::HttpClient;
 use crate::adapters::rekor::RekorClient;
+use crate::adapters::tsa::TsaClient;
 use crate::core::gitobject;
 use crate::core::gpg::{self, GpgRequest, SignRequest};
 use crate::core::signing::SigningError;
@@ -106,7 +107,11 @@ fn sign(req: &SignRequest) -> Result<(), CliError> {
     let http = HttpClient::with_timeout(settings.http_timeout)
         .map_err(|e| CliError::usage(e, "this is a bug in signet"))?;
     let fulcio = FulcioClient::new(http.clone(), &fulcio_url);
-    let rekor = RekorClient::new(http, &rekor_url);
+    let rekor = RekorClient::new(http.clone(), &rekor_url);
+    let tsa = settings
+        .timestamp_url
+        .as_deref()
+        .map(|url| TsaClient::new(http, url));
     let runtime = super::runtime()?;
     let options = PayloadOptions {
         mode: match settings.rekor_mode {
@@ -141,6 +146,7 @@ fn sign(req: &SignRequest) -> Result<(), CliError> {
     let sign_with = |issued: &IssuedKey| {
         runtime.block_on(sign_payload_with(
             &rekor,
+            tsa.as_ref(),
             &SystemClock,
             &root,
             issued,
@@ -218,6 +224,22 @@ fn port_hint(e: &PortError) -> &'static str {
         PortError::Transport {
             service: "Fulcio", ..
         } => "check that Fulcio is reachable: signet.fulcio / SIGNET_FULCIO_URL",
+        PortError::Transport {
+            service: "timestamp authority",
+            ..
+        } => {
+            "check that the timestamp authority is reachable: signet.timestampServerURL / SIGNET_TIMESTAMP_SERVER_URL"
+        }
+        PortError::Server {
+            service: "timestamp authority",
+            ..
+        }
+        | PortError::Protocol {
+            service: "timestamp authority",
+            ..
+        } => {
+            "the timestamp authority refused the request or answered something else; check signet.timestampServerURL"
+        }
         PortError::Transport { .. } => {
             "check that Rekor is reachable: signet.rekor / SIGNET_REKOR_URL"
         }

@@ -28,9 +28,13 @@ use crate::adapters::fs;
 use crate::adapters::fulcio::FulcioClient;
 use crate::adapters::http::HttpClient;
 use crate::adapters::rekor::RekorClient;
+use crate::adapters::tsa::TsaClient;
 use crate::core::bundle::MAX_BUNDLE_BYTES;
 use crate::core::token::IdentityToken;
-use crate::core::verify::{Artifact, IdentityPolicy};
+use crate::core::verify::{
+    Artifact, IdentityPolicy, MAX_KEY_PEM_BYTES, Signer, TimeSource, spki_from_pem,
+};
+use crate::flow::Clock;
 use crate::flow::sign::sign_artifact;
 use crate::flow::verify::verify_artifact;
 
@@ -115,9 +119,45 @@ fn sign_bundle(args: SignBundleArgs) -> Result<(), CliError> {
             "pass an OIDC identity token with --identity-token or SIGSTORE_ID_TOKEN",
         )
     })?;
+    if args.staging || args.in_toto {
+        let flag = if args.staging {
+            "--staging"
+        } else {
+            "--in-toto"
+        };
+        return Err(CliError::usage(
+            format!("{flag} is not supported by signet sign-bundle"),
+            "sign against another instance with --trusted-root and --signing-config",
+        ));
+    }
     let root = config::trusted_root(args.trust.trusted_root.as_deref())?;
-    let fulcio_url = config::service_url("--fulcio-url", &args.fulcio_url)?;
-    let rekor_url = config::service_url("--rekor-url", &args.rekor_url)?;
+    let selected = match &args.signing_config {
+        Some(path) => Some(config::signing_config(path, SystemClock.now())?),
+        None => None,
+    };
+    let pick = |flag: &str, given: Option<String>, configured: Option<String>, default: &str| {
+        config::service_url(
+            flag,
+            &given.or(configured).unwrap_or_else(|| default.into()),
+        )
+    };
+    let fulcio_url = pick(
+        "--fulcio-url",
+        args.fulcio_url,
+        selected.as_ref().map(|s| s.fulcio.clone()),
+        "https://fulcio.sigstore.dev",
+    )?;
+    let rekor_url = pick(
+        "--rekor-url",
+        args.rekor_url,
+        selected.as_ref().map(|s| s.rekor.clone()),
+        "https://rekor.sigstore.dev",
+    )?;
+    let tsa_url = args
+        .timestamp_url
+        .or_else(|| selected.as_ref().and_then(|s| s.tsa.clone()))
+        .map(|u| config::service_url("--timestamp-url", &u))
+        .transpose()?;
     let digest = fs::sha256_file(&args.file).map_err(|e| {
         CliError::usage(
             format!("cannot read {}: {e}", args.file.display()),
@@ -126,13 +166,15 @@ fn sign_bundle(args: SignBundleArgs) -> Result<(), CliError> {
     })?;
     let http = HttpClient::new().map_err(|e| CliError::usage(e, "this is a bug in signet"))?;
     let fulcio = FulcioClient::new(http.clone(), &fulcio_url);
-    let rekor = RekorClient::new(http, &rekor_url);
+    let rekor = RekorClient::new(http.clone(), &rekor_url);
+    let tsa = tsa_url.map(|u| TsaClient::new(http, &u));
 
     let runtime = runtime()?;
     let signed = runtime
         .block_on(sign_artifact(
             &fulcio,
             &rekor,
+            tsa.as_ref(),
             &SystemClock,
             &root,
             &token,
@@ -186,6 +228,14 @@ fn artifact_digest(input: &str) -> Result<[u8; 32], CliError> {
     })
 }
 
+/// A PEM `PUBLIC KEY` (SubjectPublicKeyInfo) file, as DER.
+fn read_public_key(path: &Path) -> Result<Vec<u8>, CliError> {
+    let hint = "pass the signer's public key as a PEM file (-----BEGIN PUBLIC KEY-----; ECDSA P-256/P-384 or Ed25519)";
+    let pem = fs::read_limited(path, MAX_KEY_PEM_BYTES)
+        .map_err(|e| CliError::usage(format!("cannot read key {}: {e}", path.display()), hint))?;
+    spki_from_pem(&pem).map_err(|e| CliError::usage(format!("key {}: {e}", path.display()), hint))
+}
+
 fn verify_bundle(args: VerifyBundleArgs) -> Result<(), CliError> {
     let root = config::trusted_root(args.trust.trusted_root.as_deref())?;
     let bundle = fs::read_limited(&args.bundle, MAX_BUNDLE_BYTES).map_err(|e| {
@@ -194,20 +244,53 @@ fn verify_bundle(args: VerifyBundleArgs) -> Result<(), CliError> {
             "check the --bundle path",
         )
     })?;
+    if args.staging {
+        return Err(CliError::usage(
+            "--staging is not supported: signet embeds only the public-good trusted root",
+            "pass the staging instance's trusted_root.json with --trusted-root",
+        ));
+    }
     let digest = artifact_digest(&args.input)?;
-    let policy = IdentityPolicy {
-        identity: args.certificate_identity,
-        issuer: args.certificate_oidc_issuer,
+    let key_der = args.key.as_deref().map(read_public_key).transpose()?;
+    let policy;
+    let signer = match (
+        &key_der,
+        args.certificate_identity,
+        args.certificate_oidc_issuer,
+    ) {
+        (Some(der), _, _) => Signer::Key(der),
+        (None, Some(identity), Some(issuer)) => {
+            policy = IdentityPolicy { identity, issuer };
+            Signer::Identity(&policy)
+        }
+        _ => {
+            return Err(CliError::usage(
+                "no signer to verify against",
+                "pass --certificate-identity and --certificate-oidc-issuer, or --key PEM",
+            ));
+        }
     };
-    let verified = verify_artifact(&bundle, Artifact::Sha256(&digest), &root, &policy)
+    let verified = verify_artifact(&bundle, Artifact::Sha256(&digest), &root, signer)
         .map_err(error::from_verify)?;
+    let signer = if verified.issuer.is_empty() {
+        verified.identity.clone()
+    } else {
+        format!("{} (issuer {})", verified.identity, verified.issuer)
+    };
+    let sources: Vec<String> = verified
+        .times
+        .iter()
+        .map(|(t, source)| match source {
+            TimeSource::Log { log_url } => format!("{t} by log {log_url}"),
+            TimeSource::Tsa { tsa } => format!("{t} by timestamp authority {tsa}"),
+        })
+        .collect();
     output::info(format_args!(
-        "verified OK: signed by {} (issuer {}) at {}, log index {} in {}",
-        verified.identity,
-        verified.issuer,
+        "verified OK: signed by {signer} at {}, log index {} in {}; verified times: {}",
         verified.signed_at,
         verified.log_index,
-        verified.log_url
+        verified.log_url,
+        sources.join(", ")
     ));
     Ok(())
 }

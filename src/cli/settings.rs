@@ -130,6 +130,9 @@ pub fn parse_bool(s: &str) -> Result<bool, String> {
 pub struct Settings {
     pub fulcio_url: String,
     pub rekor_url: String,
+    /// `signet.timestampServerURL`: an RFC 3161 timestamp authority whose token over the
+    /// signature is added to it (unsigned attribute id-aa-timeStampToken, as gitsign does).
+    pub timestamp_url: Option<String>,
     pub oidc_issuer: String,
     pub client_id: String,
     /// A fixed loopback redirect URL for the browser flow; `None` picks a free port.
@@ -171,6 +174,7 @@ impl Default for Settings {
         Settings {
             fulcio_url: DEFAULT_FULCIO_URL.into(),
             rekor_url: DEFAULT_REKOR_URL.into(),
+            timestamp_url: None,
             oidc_issuer: DEFAULT_OIDC_ISSUER.into(),
             client_id: DEFAULT_CLIENT_ID.into(),
             redirect_url: None,
@@ -295,9 +299,15 @@ const VERIFY_ISSUER_REGEXP: Key = key(
 const VERIFY_ONLINE: Key = key("verify.online", "SIGNET_VERIFY_ONLINE", false, None);
 const CACHE: Key = key("cache", "SIGNET_CACHE", false, None);
 const POLICY: Key = key("policy", "SIGNET_POLICY", false, None);
+const TIMESTAMP_URL: Key = key(
+    "timestampServerURL",
+    "SIGNET_TIMESTAMP_SERVER_URL",
+    true,
+    Some("GITSIGN_TIMESTAMP_SERVER_URL"),
+);
 
 /// Every key signet reads, in documentation order.
-const KEYS: [&Key; 21] = [
+const KEYS: [&Key; 22] = [
     &FULCIO,
     &REKOR,
     &ISSUER,
@@ -307,6 +317,7 @@ const KEYS: [&Key; 21] = [
     &TOKEN_PROVIDER,
     &TOKEN_FILE,
     &REKOR_MODE,
+    &TIMESTAMP_URL,
     &TRUSTED_ROOT,
     &URL_OPENER,
     &MATCH_COMMITTER,
@@ -539,6 +550,7 @@ pub fn resolve(
     Ok(Settings {
         fulcio_url: get(&FULCIO).map_or(Ok(d.fulcio_url), |f| base_url(&f))?,
         rekor_url: get(&REKOR).map_or(Ok(d.rekor_url), |f| base_url(&f))?,
+        timestamp_url: get(&TIMESTAMP_URL).map(|f| exact_url(&f)).transpose()?,
         oidc_issuer: get(&ISSUER).map_or(Ok(d.oidc_issuer), |f| exact_url(&f))?,
         client_id: get(&CLIENT_ID).map_or(Ok(d.client_id), |f| non_empty(&f, "an OIDC client id such as sigstore"))?,
         redirect_url: get(&REDIRECT_URL).map(|f| exact_url(&f)).transpose()?,

@@ -235,11 +235,18 @@ pub fn success_lines(v: &VerifiedSignature, verdict: &Verdict, what: &str) -> Ve
             "  certificate: {} valid {} to {}, issued by {}",
             v.fingerprint, v.not_before, v.not_after, v.ca
         ),
+    ];
+    lines.extend(
+        v.timestamps
+            .iter()
+            .map(|(t, tsa)| format!("  timestamp:   {t} by {tsa} (RFC 3161, trusted root)")),
+    );
+    lines.extend([
         format!(
             "  checked:     signature over the {what}, {}, certificate chain and SCT at the integrated time",
             evidence_text(v)
         ),
-    ];
+    ]);
     match verdict.trust {
         Trust::Fully => lines.push(format!("  policy:      {} (trusted)", rules_text(verdict))),
         _ => {
@@ -343,8 +350,13 @@ fn print_outcomes(outcomes: &[Outcome], format: Format) -> Result<(), CliError> 
                 let what = kind_name(o.object.kind);
                 match &o.result {
                     Ok((v, verdict)) if verdict.trust == Trust::Fully => {
+                        let stamps: String = v
+                            .timestamps
+                            .iter()
+                            .map(|(t, tsa)| format!(", timestamp {t} by {tsa}"))
+                            .collect();
                         output::result_line(format_args!(
-                            "{what} {}: verified: signed by {} (issuer {}) at {}, {} entry {}; {}",
+                            "{what} {}: verified: signed by {} (issuer {}) at {}, {} entry {}{stamps}; {}",
                             o.object.id,
                             v.identity,
                             v.issuer.as_deref().unwrap_or("none"),
@@ -417,6 +429,10 @@ fn outcome_json(o: &Outcome) -> serde_json::Value {
                 "certificateNotBefore": time_json(s.not_before),
                 "certificateNotAfter": time_json(s.not_after),
                 "ca": s.ca,
+                "timestamps": s.timestamps.iter().map(|(t, tsa)| json!({
+                    "time": time_json(*t),
+                    "authority": tsa,
+                })).collect::<Vec<_>>(),
                 "evidence": {
                     "searched": s.evidence.searched,
                     "signedEntryTimestamp": s.evidence.signed_entry_timestamp,

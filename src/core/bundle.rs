@@ -1,12 +1,14 @@
-//! The Sigstore bundle JSON (protobuf-specs, proto3 JSON encoding): strict parsing into the one
-//! shape signet verifies today (keyless `messageSignature` + one Rekor v1 hashedrekord 0.0.1
-//! entry), with clear "not supported yet" errors for everything else, and building v0.3 bundles.
+//! The Sigstore bundle JSON (protobuf-specs, proto3 JSON encoding), v0.1 to v0.3 in both media
+//! type spellings: strict parsing into [`Bundle`] (a certificate or a managed-key hint; a message
+//! signature or a DSSE envelope; Rekor v1 or v2 entries; RFC 3161 timestamps), and building v0.3
+//! bundles.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
 
-use super::rekor::{HASHEDREKORD, HASHEDREKORD_VERSION, InclusionProof, TlogEntry};
+use super::dsse::Envelope;
+use super::rekor::{InclusionProof, TlogEntry};
 
 pub const MEDIA_TYPE_V03: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
 const MEDIA_TYPE_V01_LEGACY: &str = "application/vnd.dev.sigstore.bundle+json;version=0.1";
@@ -107,7 +109,13 @@ pub struct CertificateChain {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct TimestampVerificationData {
     #[serde(default)]
-    pub rfc3161_timestamps: Vec<serde_json::Value>,
+    pub rfc3161_timestamps: Vec<Rfc3161Timestamp>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Rfc3161Timestamp {
+    pub signed_timestamp: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -181,18 +189,56 @@ pub struct MessageDigest {
     pub digest: String,
 }
 
-/// A bundle reduced to what signet verifies: one leaf, one Rekor v1 entry, one signature.
+/// How the signer's key is identified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Material {
+    /// Keyless: a Fulcio leaf certificate, plus (v0.1/v0.2) any further certificates of the
+    /// chain, which are never trusted.
+    Certificate {
+        leaf_der: Vec<u8>,
+        extra_certs: Vec<Vec<u8>>,
+    },
+    /// A managed key the verifier supplies; the bundle carries at most an unauthenticated hint.
+    PublicKey { hint: Option<String> },
+}
+
+/// What the signature covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Content {
+    /// A signature over the artifact's SHA-256 digest, with the bundle's unauthenticated digest
+    /// hint (`messageDigest`, SHA2_256 only) that must match if present.
+    Message {
+        signature: Vec<u8>,
+        digest: Option<[u8; 32]>,
+    },
+    /// A DSSE envelope with exactly one signature, over the PAE of its payload.
+    Dsse(Envelope),
+}
+
+impl Content {
+    /// The signature bytes an RFC 3161 timestamp covers.
+    pub fn signature(&self) -> &[u8] {
+        match self {
+            Self::Message { signature, .. } => signature,
+            Self::Dsse(env) => env.signatures.first().map_or(&[], |s| &s.sig),
+        }
+    }
+}
+
+/// A parsed bundle: key material, what was signed, the log entries and the timestamps.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Bundle {
     pub version: BundleVersion,
-    pub leaf_der: Vec<u8>,
-    /// Certificates after the leaf in a v0.1/v0.2 chain. Never trusted.
-    pub extra_certs: Vec<Vec<u8>>,
-    pub tlog: TlogEntry,
-    pub signature: Vec<u8>,
-    /// `messageDigest` (SHA2_256 only): an unauthenticated hint that must match if present.
-    pub message_digest: Option<[u8; 32]>,
+    pub material: Material,
+    pub content: Content,
+    /// At least one; every one must verify.
+    pub tlog_entries: Vec<TlogEntry>,
+    /// DER RFC 3161 time-stamp tokens over the signature.
+    pub timestamps: Vec<Vec<u8>>,
 }
+
+/// Most log entries and timestamps a bundle may carry.
+pub const MAX_ENTRIES: usize = 8;
 
 fn b64(field: &'static str, s: &str) -> Result<Vec<u8>, BundleError> {
     B64.decode(s).map_err(|_| BundleError::Base64(field))
@@ -225,114 +271,199 @@ impl Bundle {
         Self::from_json(json, version)
     }
 
-    fn from_json(json: BundleJson, version: BundleVersion) -> Result<Self, BundleError> {
-        if json.dsse_envelope.is_some() {
-            return Err(BundleError::Unsupported("DSSE envelope bundles".into()));
+    /// The leaf certificate of a keyless bundle.
+    pub fn leaf_der(&self) -> Option<&[u8]> {
+        match &self.material {
+            Material::Certificate { leaf_der, .. } => Some(leaf_der),
+            Material::PublicKey { .. } => None,
         }
+    }
+
+    fn from_json(json: BundleJson, version: BundleVersion) -> Result<Self, BundleError> {
         let vm = json
             .verification_material
             .ok_or(BundleError::Missing("verificationMaterial"))?;
-        if vm.public_key.is_some() {
-            return Err(BundleError::Unsupported(
-                "bundles signed with a managed public key".into(),
-            ));
-        }
-        if vm
-            .timestamp_verification_data
-            .as_ref()
-            .is_some_and(|t| !t.rfc3161_timestamps.is_empty())
-        {
-            return Err(BundleError::Unsupported("RFC 3161 timestamps".into()));
-        }
-        let (leaf_der, extra_certs) = match (vm.certificate, vm.x509_certificate_chain, version) {
-            (Some(_), Some(_), _) => {
-                return Err(BundleError::Invalid(
-                    "both certificate and x509CertificateChain".into(),
-                ));
-            }
-            (Some(c), None, BundleVersion::V03) => {
-                (b64("certificate.rawBytes", &c.raw_bytes)?, vec![])
-            }
-            (None, Some(chain), BundleVersion::V01 | BundleVersion::V02) => {
-                let mut certs = chain
-                    .certificates
+        let material = material(&vm, version)?;
+
+        let timestamps = match &vm.timestamp_verification_data {
+            None => vec![],
+            Some(t) => {
+                if t.rfc3161_timestamps.len() > MAX_ENTRIES {
+                    return Err(BundleError::Invalid(format!(
+                        "more than {MAX_ENTRIES} RFC 3161 timestamps"
+                    )));
+                }
+                t.rfc3161_timestamps
                     .iter()
-                    .map(|c| b64("x509CertificateChain.certificates.rawBytes", &c.raw_bytes))
-                    .collect::<Result<Vec<_>, _>>()?
-                    .into_iter();
-                let leaf = certs.next().ok_or(BundleError::Missing("a certificate"))?;
-                (leaf, certs.collect())
+                    .map(|ts| {
+                        let der = b64("rfc3161Timestamps.signedTimestamp", &ts.signed_timestamp)?;
+                        if der.is_empty() {
+                            return Err(BundleError::Missing("rfc3161Timestamps.signedTimestamp"));
+                        }
+                        Ok(der)
+                    })
+                    .collect::<Result<_, _>>()?
             }
-            (Some(_), None, _) => {
-                return Err(BundleError::Invalid(
-                    "v0.1/v0.2 bundles carry x509CertificateChain".into(),
-                ));
-            }
-            (None, Some(_), _) => {
-                return Err(BundleError::Invalid(
-                    "v0.3 bundles carry a single certificate".into(),
-                ));
-            }
-            (None, None, _) => return Err(BundleError::Missing("a certificate")),
         };
-        if leaf_der.is_empty() || extra_certs.iter().any(Vec::is_empty) {
-            return Err(BundleError::Missing("a certificate"));
-        }
 
-        let mut entries = vm.tlog_entries.into_iter();
-        let entry = entries
-            .next()
-            .ok_or(BundleError::Missing("a transparency log entry"))?;
-        if entries.next().is_some() {
-            return Err(BundleError::Unsupported(
-                "bundles with several transparency log entries".into(),
-            ));
+        if vm.tlog_entries.is_empty() {
+            return Err(BundleError::Missing("a transparency log entry"));
         }
-        let tlog = parse_entry(entry, version)?;
+        if vm.tlog_entries.len() > MAX_ENTRIES {
+            return Err(BundleError::Invalid(format!(
+                "more than {MAX_ENTRIES} transparency log entries"
+            )));
+        }
+        let tlog_entries = vm
+            .tlog_entries
+            .into_iter()
+            .map(|e| parse_entry(e, version))
+            .collect::<Result<Vec<_>, _>>()?;
 
-        let ms = json
-            .message_signature
-            .ok_or(BundleError::Missing("messageSignature"))?;
-        let signature = b64("messageSignature.signature", &ms.signature)?;
-        if signature.is_empty() {
-            return Err(BundleError::Missing("messageSignature.signature"));
-        }
-        let message_digest = match ms.message_digest {
-            None => None,
-            Some(d) if d.algorithm == "SHA2_256" => Some(
-                b64("messageSignature.messageDigest.digest", &d.digest)?
-                    .try_into()
-                    .map_err(|_| BundleError::Invalid("messageDigest is not 32 bytes".into()))?,
-            ),
-            Some(d) => {
-                return Err(BundleError::Unsupported(format!(
-                    "message digests of type {}",
-                    d.algorithm
-                )));
+        let content = match (json.message_signature, json.dsse_envelope) {
+            (Some(_), Some(_)) => {
+                return Err(BundleError::Invalid(
+                    "both messageSignature and dsseEnvelope".into(),
+                ));
+            }
+            (None, None) => return Err(BundleError::Missing("messageSignature or dsseEnvelope")),
+            (Some(ms), None) => message_content(ms)?,
+            (None, Some(env)) => {
+                let env = Envelope::from_json(&env)
+                    .map_err(|e| BundleError::Invalid(format!("dsseEnvelope: {e}")))?;
+                if env.signatures.len() != 1 {
+                    return Err(BundleError::Invalid(format!(
+                        "dsseEnvelope has {} signatures; exactly one is supported",
+                        env.signatures.len()
+                    )));
+                }
+                Content::Dsse(env)
             }
         };
         Ok(Self {
             version,
-            leaf_der,
-            extra_certs,
-            tlog,
-            signature,
-            message_digest,
+            material,
+            content,
+            tlog_entries,
+            timestamps,
         })
     }
 }
 
+fn material(vm: &VerificationMaterial, version: BundleVersion) -> Result<Material, BundleError> {
+    let chain = |certs: &[RawBytes]| -> Result<Material, BundleError> {
+        let mut certs = certs
+            .iter()
+            .map(|c| b64("x509CertificateChain.certificates.rawBytes", &c.raw_bytes))
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter();
+        let leaf_der = certs.next().ok_or(BundleError::Missing("a certificate"))?;
+        Ok(Material::Certificate {
+            leaf_der,
+            extra_certs: certs.collect(),
+        })
+    };
+    let material = match (
+        &vm.certificate,
+        &vm.x509_certificate_chain,
+        &vm.public_key,
+        version,
+    ) {
+        (None, None, Some(key), _) => {
+            let hint = key
+                .get("hint")
+                .map(|h| h.as_str().map(str::to_owned))
+                .map(|h| {
+                    h.ok_or(BundleError::Invalid(
+                        "publicKey.hint is not a string".into(),
+                    ))
+                })
+                .transpose()?;
+            if key
+                .as_object()
+                .is_none_or(|o| o.keys().any(|k| k != "hint"))
+            {
+                return Err(BundleError::Invalid(
+                    "publicKey must be an object with only a hint".into(),
+                ));
+            }
+            return Ok(Material::PublicKey { hint });
+        }
+        (_, _, Some(_), _) => {
+            return Err(BundleError::Invalid(
+                "both a public key and a certificate".into(),
+            ));
+        }
+        (Some(_), Some(_), None, _) => {
+            return Err(BundleError::Invalid(
+                "both certificate and x509CertificateChain".into(),
+            ));
+        }
+        (Some(c), None, None, BundleVersion::V03) => Material::Certificate {
+            leaf_der: b64("certificate.rawBytes", &c.raw_bytes)?,
+            extra_certs: vec![],
+        },
+        (None, Some(c), None, BundleVersion::V01 | BundleVersion::V02) => chain(&c.certificates)?,
+        (Some(_), None, None, _) => {
+            return Err(BundleError::Invalid(
+                "v0.1/v0.2 bundles carry x509CertificateChain".into(),
+            ));
+        }
+        (None, Some(_), None, _) => {
+            return Err(BundleError::Invalid(
+                "v0.3 bundles carry a single certificate".into(),
+            ));
+        }
+        (None, None, None, _) => return Err(BundleError::Missing("a certificate")),
+    };
+    if let Material::Certificate {
+        leaf_der,
+        extra_certs,
+    } = &material
+        && (leaf_der.is_empty() || extra_certs.iter().any(Vec::is_empty))
+    {
+        return Err(BundleError::Missing("a certificate"));
+    }
+    Ok(material)
+}
+
+fn message_content(ms: MessageSignature) -> Result<Content, BundleError> {
+    let signature = b64("messageSignature.signature", &ms.signature)?;
+    if signature.is_empty() {
+        return Err(BundleError::Missing("messageSignature.signature"));
+    }
+    let digest = match ms.message_digest {
+        None => None,
+        Some(d) if d.algorithm == "SHA2_256" => Some(
+            b64("messageSignature.messageDigest.digest", &d.digest)?
+                .try_into()
+                .map_err(|_| BundleError::Invalid("messageDigest is not 32 bytes".into()))?,
+        ),
+        Some(d) => {
+            return Err(BundleError::Unsupported(format!(
+                "message digests of type {}",
+                d.algorithm
+            )));
+        }
+    };
+    Ok(Content::Message { signature, digest })
+}
+
+/// Kinds of log entry the verifier knows: Rekor v1 (hashedrekord 0.0.1, dsse 0.0.1, intoto
+/// 0.0.2) and Rekor v2 (hashedrekord and dsse 0.0.2).
+fn known_kind(kind: &str, version: &str) -> bool {
+    matches!(
+        (kind, version),
+        ("hashedrekord", "0.0.1" | "0.0.2") | ("dsse", "0.0.1" | "0.0.2") | ("intoto", "0.0.2")
+    )
+}
+
 fn parse_entry(e: TlogEntryJson, version: BundleVersion) -> Result<TlogEntry, BundleError> {
-    if e.kind_version.kind != HASHEDREKORD || e.kind_version.version != HASHEDREKORD_VERSION {
-        let what = if e.kind_version.version == "0.0.2" {
-            format!("Rekor v2 entries ({} 0.0.2)", e.kind_version.kind)
-        } else {
-            format!(
-                "log entries of kind {} {}",
-                e.kind_version.kind, e.kind_version.version
-            )
-        };
-        return Err(BundleError::Unsupported(what));
+    if !known_kind(&e.kind_version.kind, &e.kind_version.version) {
+        return Err(BundleError::Unsupported(format!(
+            "log entries of kind {} {}",
+            e.kind_version.kind, e.kind_version.version
+        )));
     }
     if e.log_index < 0 {
         return Err(BundleError::Invalid(format!(
@@ -340,8 +471,11 @@ fn parse_entry(e: TlogEntryJson, version: BundleVersion) -> Result<TlogEntry, Bu
             e.log_index
         )));
     }
-    if e.integrated_time <= 0 {
-        return Err(BundleError::Missing("tlog entry integratedTime"));
+    if e.integrated_time < 0 {
+        return Err(BundleError::Invalid(format!(
+            "negative integrated time {}",
+            e.integrated_time
+        )));
     }
     let body = b64(
         "canonicalizedBody",
@@ -357,10 +491,18 @@ fn parse_entry(e: TlogEntryJson, version: BundleVersion) -> Result<TlogEntry, Bu
                 &p.signed_entry_timestamp,
             )
         })
-        .transpose()?
-        .ok_or(BundleError::Missing(
-            "tlog entry inclusionPromise (the only supported time source)",
-        ))?;
+        .transpose()?;
+    // v0.1 bundles prove inclusion with the SET; later ones with an inclusion proof and its
+    // checkpoint. Rekor v1 entries keep their SET in every version (the log checks that); Rekor
+    // v2 entries have none.
+    if version == BundleVersion::V01 && set.is_none() {
+        return Err(BundleError::Missing(
+            "tlog entry inclusionPromise (required in v0.1 bundles)",
+        ));
+    }
+    if set.is_some() && e.integrated_time == 0 {
+        return Err(BundleError::Missing("tlog entry integratedTime"));
+    }
     let inclusion_proof = e
         .inclusion_proof
         .map(|p| -> Result<_, BundleError> {
@@ -397,18 +539,21 @@ fn parse_entry(e: TlogEntryJson, version: BundleVersion) -> Result<TlogEntry, Bu
         kind: e.kind_version.kind,
         version: e.kind_version.version,
         integrated_time: e.integrated_time,
-        signed_entry_timestamp: Some(set),
+        signed_entry_timestamp: set,
         inclusion_proof,
         body,
     })
 }
 
-/// Build a v0.3 bundle for a message signature logged in Rekor v1.
+/// Build a v0.3 bundle for a message signature logged in Rekor v1, with any RFC 3161
+/// time-stamp tokens (DER ContentInfo) over the signature, each written as the granted
+/// TimeStampResp the bundle format carries.
 pub fn build_v03(
     leaf_der: &[u8],
     entry: &TlogEntry,
     digest: &[u8; 32],
     signature: &[u8],
+    timestamps: &[Vec<u8>],
 ) -> BundleJson {
     let tlog = TlogEntryJson {
         log_index: entry.log_index,
@@ -444,7 +589,16 @@ pub fn build_v03(
             x509_certificate_chain: None,
             public_key: None,
             tlog_entries: vec![tlog],
-            timestamp_verification_data: None,
+            timestamp_verification_data: (!timestamps.is_empty()).then(|| {
+                TimestampVerificationData {
+                    rfc3161_timestamps: timestamps
+                        .iter()
+                        .map(|t| Rfc3161Timestamp {
+                            signed_timestamp: B64.encode(super::tsp::response_from_token(t)),
+                        })
+                        .collect(),
+                }
+            }),
         }),
         message_signature: Some(MessageSignature {
             message_digest: Some(MessageDigest {

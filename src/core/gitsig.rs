@@ -27,6 +27,7 @@ use super::sct::{self, SctError};
 use super::time::UnixTime;
 use super::tle::{self, TleError};
 use super::trust_root::TrustedRoot;
+use super::tsp::{self, TimestampError};
 use super::x509::{self, CertError, Leaf};
 
 /// How sure the verifier is that the signature is wrong, for git's status lines.
@@ -81,6 +82,10 @@ pub enum GitSigError {
     Chain(CertError),
     #[error("certificate transparency: {0}")]
     Sct(#[from] SctError),
+    #[error("RFC 3161 timestamp: {0}")]
+    Timestamp(#[from] TimestampError),
+    #[error("certificate chain at the timestamp authority's time: {0}")]
+    ChainAtTimestamp(CertError),
 }
 
 impl GitSigError {
@@ -120,6 +125,8 @@ impl GitSigError {
             Self::Chain(CertError::NoCodeSigning { .. }) => "no-code-signing",
             Self::Chain(_) => "bad-chain",
             Self::Sct(_) => "bad-sct",
+            Self::Timestamp(_) => "bad-timestamp",
+            Self::ChainAtTimestamp(_) => "certificate-not-valid-at-timestamp",
         }
     }
 }
@@ -161,6 +168,9 @@ pub struct VerifiedSignature {
     /// The signing-time attribute: the signer's own clock, reported but never trusted.
     pub claimed_signing_time: Option<UnixTime>,
     pub evidence: Evidence,
+    /// Verified RFC 3161 timestamps over the signature (id-aa-timeStampToken): the time and the
+    /// timestamp authority. The certificate was valid at each.
+    pub timestamps: Vec<(UnixTime, String)>,
 }
 
 /// Step 1: parse `armored` and check it signs `payload` with its certificate's key.
@@ -220,6 +230,20 @@ pub fn rebuilt_body(checked: &CheckedSignature) -> Result<Vec<u8>, GitSigError> 
         .map_err(|e| GitSigError::Body(BodyError::Malformed(e.to_string())))
 }
 
+/// Unsigned attribute id-aa-timeStampToken (RFC 3161 appendix A): time-stamp tokens over the
+/// CMS signature value, as gitsign adds them when a TSA is configured.
+pub const OID_TIMESTAMP_TOKEN: const_oid::ObjectIdentifier =
+    const_oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.14");
+
+/// The DER time-stamp tokens of the signature's id-aa-timeStampToken attribute (none if absent;
+/// the attribute may hold several values).
+pub fn timestamp_tokens(parsed: &ParsedSignature) -> Vec<Vec<u8>> {
+    parsed
+        .unsigned(OID_TIMESTAMP_TOKEN)
+        .map(|a| a.values.clone())
+        .unwrap_or_default()
+}
+
 /// The embedded entry, with its body (rebuilt when the entry omits it, as gitsign's do).
 pub fn embedded_entry(checked: &CheckedSignature) -> Result<TlogEntry, GitSigError> {
     let attr = checked
@@ -252,6 +276,14 @@ fn finish(
     let at = logged.integrated_time;
     let issuer = x509::verify_chain(&checked.leaf, root, at).map_err(GitSigError::Chain)?;
     sct::verify_embedded_sct(&checked.leaf, issuer, root)?;
+    // Timestamps are optional, but one that is present must verify, over this signature, from
+    // a timestamp authority of the trusted root, at a time the certificate was valid.
+    let mut timestamps = Vec::new();
+    for token in timestamp_tokens(&checked.parsed) {
+        let ts = tsp::verify_timestamp(&token, &checked.parsed.signature, root)?;
+        x509::verify_chain(&checked.leaf, root, ts.time).map_err(GitSigError::ChainAtTimestamp)?;
+        timestamps.push((ts.time, ts.tsa));
+    }
     let leaf = &checked.leaf;
     Ok(VerifiedSignature {
         identity: leaf.identity.clone(),
@@ -273,6 +305,7 @@ fn finish(
                 .as_ref()
                 .is_some_and(|p| p.checkpoint.is_some()),
         },
+        timestamps,
     })
 }
 

@@ -9,6 +9,7 @@ pub mod cms;
 #[cfg(test)]
 mod conformance_tests;
 pub mod credential;
+pub mod dsse;
 pub mod fulcio;
 pub mod gitobject;
 pub mod gitsig;
@@ -21,11 +22,13 @@ pub mod rekor;
 pub mod sct;
 pub mod signed_object;
 pub mod signing;
+pub mod signing_config;
 #[cfg(test)]
 pub(crate) mod testworld;
 pub mod time;
 pub mod tle;
 pub mod token;
 pub mod trust_root;
+pub mod tsp;
 pub mod verify;
 pub mod x509;

@@ -1,21 +1,47 @@
-//! Rekor v1 evidence: the hashedrekord v0.0.1 entry body, the signed entry timestamp (SET) payload,
-//! and verification of a log entry (SET, inclusion proof, checkpoint, log key validity) against
-//! the trusted root. Used both for bundles and for fresh responses while signing.
+//! Transparency log evidence: the hashedrekord v0.0.1 entry body signet submits, the signed entry
+//! timestamp (SET) payload, and verification of a log entry against the trusted root, for both
+//! Rekor generations:
+//! - Rekor v1 (hashedrekord/dsse 0.0.1, intoto 0.0.2): SET, inclusion proof, checkpoint signed by
+//!   the log's ECDSA key, log key valid at the integrated time ([`verify_entry`]);
+//! - Rekor v2 (hashedrekord/dsse 0.0.2, rekor-tiles): no SET and no integrated time; inclusion
+//!   proof and a C2SP checkpoint (Ed25519 or ECDSA) signed under the log's origin are required,
+//!   and the log key's validity is left for the caller to check at its verified times
+//!   ([`verify_log_entry`], [`check_log_valid_at`]).
+//!
+//! Whether an entry body describes the bundle's content and key is [`check_entry_body`]'s job
+//! (in `rekor_body.rs`). Used both for bundles and for fresh responses while signing.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
-use der::DecodePem;
 use serde::{Deserialize, Serialize};
-use x509_cert::Certificate;
 
-use super::checkpoint::{Checkpoint, CheckpointError};
+use super::checkpoint::{Checkpoint, CheckpointError, NoteVerifier};
 use super::keys::{HashAlg, KeyError};
 use super::merkle::{self, Hash, MerkleError};
 use super::time::{UnixTime, ValidFor};
-use super::trust_root::TrustedRoot;
+use super::trust_root::{LogKey, TrustedRoot};
+
+#[path = "rekor_body.rs"]
+mod body;
+pub use body::{EntryContent, EntryVerifier, check_entry_body};
 
 pub const HASHEDREKORD: &str = "hashedrekord";
 pub const HASHEDREKORD_VERSION: &str = "0.0.1";
+pub const DSSE: &str = "dsse";
+pub const INTOTO: &str = "intoto";
+/// The kind version Rekor v2 (rekor-tiles) writes: hashedrekord 0.0.2 (and the deprecated dsse
+/// 0.0.2).
+pub const REKOR_V2_VERSION: &str = "0.0.2";
+
+/// The Rekor generation that writes entries of `kind` at `version`, or `None` for kinds signet
+/// cannot check. (intoto 0.0.2 is a Rekor v1 kind despite its version number.)
+pub fn rekor_v2_kind(kind: &str, version: &str) -> Option<bool> {
+    match (kind, version) {
+        (HASHEDREKORD, "0.0.1") | (DSSE, "0.0.1") | (INTOTO, "0.0.2") => Some(false),
+        (HASHEDREKORD, REKOR_V2_VERSION) | (DSSE, REKOR_V2_VERSION) => Some(true),
+        _ => None,
+    }
+}
 
 /// The hashedrekord v0.0.1 entry, as sent to Rekor and as found in the canonicalized body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -86,70 +112,54 @@ impl HashedRekord {
 /// Why a log entry body does not describe the signature being verified.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BodyError {
-    #[error("log entry body is not a hashedrekord v0.0.1 entry: {0}")]
+    #[error("log entry body is malformed: {0}")]
     Malformed(String),
-    #[error("log entry is {kind} {version}; only hashedrekord 0.0.1 is supported")]
+    #[error("log entry is {kind} {version}, a kind signet cannot check")]
     UnsupportedKind { kind: String, version: String },
+    #[error("kindVersion says {declared}, the entry body is {body}")]
+    DeclaredKindMismatch { declared: String, body: String },
+    #[error("a {kind} log entry cannot record {content}")]
+    ContentMismatch { kind: String, content: &'static str },
     #[error("log entry records digest {logged}, the artifact's is {actual}")]
     DigestMismatch { logged: String, actual: String },
+    #[error(
+        "log entry records a {algorithm} digest; only SHA2_256 artifact digests can be compared"
+    )]
+    UnsupportedDigestAlgorithm { algorithm: String },
     #[error("log entry records a different signature than the bundle")]
     SignatureMismatch,
+    #[error("log entry records {logged} signatures, the bundle's envelope has {bundle}")]
+    SignatureCount { logged: usize, bundle: usize },
     #[error("log entry records a different certificate than the bundle")]
     CertificateMismatch,
+    #[error("log entry records a different public key than the one given")]
+    PublicKeyMismatch,
+    #[error("log entry records {logged} as the verifier, the bundle has {bundle}")]
+    VerifierKindMismatch {
+        logged: &'static str,
+        bundle: &'static str,
+    },
+    #[error("log entry says the key is {logged}, the bundle's key is {expected}")]
+    KeyDetailsMismatch { logged: String, expected: String },
+    #[error("the bundle's key cannot be described in a Rekor v2 entry: {0}")]
+    UnsupportedVerifierKey(KeyError),
+    #[error("log entry records payload hash {logged}, the envelope's is {actual}")]
+    PayloadHashMismatch { logged: String, actual: String },
+    #[error("log entry records payload type {logged:?}, the envelope's is {actual:?}")]
+    PayloadTypeMismatch { logged: String, actual: String },
+    #[error("log entry records a different envelope payload than the bundle")]
+    PayloadMismatch,
 }
 
-/// Check that a hashedrekord body records exactly this digest, signature and leaf certificate.
+/// Check that a hashedrekord 0.0.1 body records exactly this digest, signature and leaf
+/// certificate. (Bundles of every kind go through [`check_entry_body`].)
 pub fn check_body(
     body: &[u8],
     digest: &[u8; 32],
     signature: &[u8],
     leaf_der: &[u8],
 ) -> Result<(), BodyError> {
-    let value: serde_json::Value =
-        serde_json::from_slice(body).map_err(|e| BodyError::Malformed(e.to_string()))?;
-    let kind = value
-        .get("kind")
-        .and_then(|v| v.as_str())
-        .unwrap_or_default();
-    let version = value
-        .get("apiVersion")
-        .and_then(|v| v.as_str())
-        .unwrap_or_default();
-    if kind != HASHEDREKORD || version != HASHEDREKORD_VERSION {
-        return Err(BodyError::UnsupportedKind {
-            kind: kind.into(),
-            version: version.into(),
-        });
-    }
-    let entry: HashedRekord =
-        serde_json::from_value(value).map_err(|e| BodyError::Malformed(e.to_string()))?;
-    let hash = &entry.spec.data.hash;
-    if hash.algorithm != "sha256" || hash.value != hex::encode(digest) {
-        return Err(BodyError::DigestMismatch {
-            logged: format!("{}:{}", hash.algorithm, hash.value),
-            actual: format!("sha256:{}", hex::encode(digest)),
-        });
-    }
-    let logged_sig = B64
-        .decode(&entry.spec.signature.content)
-        .map_err(|_| BodyError::Malformed("signature is not base64".into()))?;
-    if logged_sig != signature {
-        return Err(BodyError::SignatureMismatch);
-    }
-    let pem = B64
-        .decode(&entry.spec.signature.public_key.content)
-        .map_err(|_| BodyError::Malformed("public key is not base64".into()))?;
-    let pem_text = std::str::from_utf8(&pem)
-        .map_err(|_| BodyError::Malformed("public key is not PEM text".into()))?;
-    if pem_text.matches("-----BEGIN ").count() != 1 {
-        return Err(BodyError::CertificateMismatch);
-    }
-    let logged = Certificate::from_pem(pem_text).map_err(|_| BodyError::CertificateMismatch)?;
-    let logged_der = der::Encode::to_der(&logged).map_err(|_| BodyError::CertificateMismatch)?;
-    if logged_der != leaf_der {
-        return Err(BodyError::CertificateMismatch);
-    }
-    Ok(())
+    body::check_v001_message(body, digest, signature, leaf_der)
 }
 
 /// An inclusion proof as carried by a bundle or a Rekor response (hashes already decoded).
@@ -162,7 +172,7 @@ pub struct InclusionProof {
     pub checkpoint: Option<String>,
 }
 
-/// A Rekor v1 log entry with its evidence, decoded from either a bundle or a Rekor response.
+/// A log entry (Rekor v1 or v2) with its evidence, decoded from a bundle or a Rekor response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TlogEntry {
     pub log_index: i64,
@@ -213,6 +223,85 @@ pub enum TlogError {
         at: UnixTime,
         valid_for: ValidFor,
     },
+    #[error(
+        "log entries of kind {kind} {version} are not supported (hashedrekord 0.0.1 and 0.0.2, dsse 0.0.1 and 0.0.2, intoto 0.0.2 are)"
+    )]
+    UnsupportedKind { kind: String, version: String },
+    #[error("Rekor v2 entry carries a signed entry timestamp, which v2 logs never issue")]
+    UnexpectedPromise,
+    #[error("Rekor v2 entry carries integrated time {integrated_time}, which v2 logs never set")]
+    UnexpectedIntegratedTime { integrated_time: i64 },
+    #[error("log entry index {entry} differs from its inclusion proof's index {proof}")]
+    ProofIndexMismatch { entry: i64, proof: i64 },
+    #[error("the trusted root gives Rekor v2 log {log_id} no baseUrl, so its origin is unknown")]
+    MissingOrigin { log_id: String },
+    #[error(
+        "the trusted root states checkpoint key id {stated} for log {log}, its key gives {computed}"
+    )]
+    CheckpointKeyIdMismatch {
+        log: String,
+        stated: String,
+        computed: String,
+    },
+    #[error("log {log} key is valid for {valid_for}, not at the verified time {at}")]
+    LogKeyNotValidAtTime {
+        log: String,
+        at: UnixTime,
+        valid_for: ValidityWindows,
+    },
+}
+
+/// The trusted root's validity windows for one log key (a key may be listed more than once).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidityWindows(pub Vec<ValidFor>);
+
+impl ValidityWindows {
+    pub fn contains(&self, at: UnixTime) -> bool {
+        self.0.iter().any(|w| w.contains(at))
+    }
+}
+
+impl std::fmt::Display for ValidityWindows {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, w) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" or ")?;
+            }
+            write!(f, "{w}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Log evidence verified for one entry of either Rekor version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogEvidence {
+    /// The integrated time the log's SET vouches for: `Some` only for Rekor v1 entries (whose
+    /// SET has been verified and whose log key was valid then).
+    pub integrated_time: Option<UnixTime>,
+    pub log_index: i64,
+    pub log_url: String,
+    pub rekor_v2: bool,
+    /// The trusted root's validity windows of the log key that signed the checkpoint. For v1
+    /// entries already checked at the integrated time; for v2 entries the caller checks them
+    /// with [`check_log_valid_at`] at its verified (timestamp authority) times.
+    pub log_valid_for: ValidityWindows,
+}
+
+/// Check that the key of the log that produced `evidence` was valid at `at`, a time verified
+/// otherwise (an RFC 3161 timestamp). Rekor v2 entries carry no time of their own, so this is
+/// how their log key's `validFor` gets checked; call it for every verified time. For Rekor v1
+/// entries the key was checked at the SET's integrated time by [`verify_log_entry`] and this
+/// returns `Ok` (as sigstore-go, which checks v1 log keys only at the integrated time).
+pub fn check_log_valid_at(evidence: &LogEvidence, at: UnixTime) -> Result<(), TlogError> {
+    if !evidence.rekor_v2 || evidence.log_valid_for.contains(at) {
+        return Ok(());
+    }
+    Err(TlogError::LogKeyNotValidAtTime {
+        log: evidence.log_url.clone(),
+        at,
+        valid_for: evidence.log_valid_for.clone(),
+    })
 }
 
 /// The facts a verified log entry establishes.
@@ -243,11 +332,41 @@ fn hash32(bytes: &[u8], what: &str) -> Result<Hash, TlogError> {
 
 /// Verify a log entry's evidence against the trusted root: log known, SET, inclusion proof,
 /// checkpoint (signed by the same log key, same root and size), log key valid at integrated time.
+/// This is the Rekor v1 check; [`verify_log_entry`] takes entries of either version.
 pub fn verify_entry(
     entry: &TlogEntry,
     root: &TrustedRoot,
     policy: ProofPolicy,
 ) -> Result<VerifiedEntry, TlogError> {
+    verify_v1(entry, root, policy).map(|(verified, _)| verified)
+}
+
+/// The declared kind must be what the body says it is.
+fn check_declared_kind(entry: &TlogEntry) -> Result<(), TlogError> {
+    let body: serde_json::Value = serde_json::from_slice(&entry.body)
+        .map_err(|e| TlogError::Malformed(format!("canonicalized body is not JSON: {e}")))?;
+    let body_kind = format!(
+        "{} {}",
+        body.get("kind").and_then(|v| v.as_str()).unwrap_or("?"),
+        body.get("apiVersion")
+            .and_then(|v| v.as_str())
+            .unwrap_or("?")
+    );
+    let declared = format!("{} {}", entry.kind, entry.version);
+    if body_kind != declared {
+        return Err(TlogError::KindMismatch {
+            declared,
+            body: body_kind,
+        });
+    }
+    Ok(())
+}
+
+fn verify_v1<'r>(
+    entry: &TlogEntry,
+    root: &'r TrustedRoot,
+    policy: ProofPolicy,
+) -> Result<(VerifiedEntry, &'r LogKey), TlogError> {
     if entry.log_index < 0 || entry.integrated_time < 0 {
         return Err(TlogError::Malformed(
             "negative log index or integrated time".into(),
@@ -265,23 +384,7 @@ pub fn verify_entry(
             source,
         })?;
 
-    // The declared kind must be what the body says it is.
-    let body: serde_json::Value = serde_json::from_slice(&entry.body)
-        .map_err(|e| TlogError::Malformed(format!("canonicalized body is not JSON: {e}")))?;
-    let body_kind = format!(
-        "{} {}",
-        body.get("kind").and_then(|v| v.as_str()).unwrap_or("?"),
-        body.get("apiVersion")
-            .and_then(|v| v.as_str())
-            .unwrap_or("?")
-    );
-    let declared = format!("{} {}", entry.kind, entry.version);
-    if body_kind != declared {
-        return Err(TlogError::KindMismatch {
-            declared,
-            body: body_kind,
-        });
-    }
+    check_declared_kind(entry)?;
 
     // 1. The SET: the log's promise of inclusion at integratedTime.
     let set = entry
@@ -347,12 +450,164 @@ pub fn verify_entry(
             valid_for: log.valid_for,
         });
     }
-    Ok(VerifiedEntry {
+    let verified = VerifiedEntry {
         integrated_time: at,
         log_index: entry.log_index,
         log_url: log.base_url.clone(),
+    };
+    Ok((verified, log))
+}
+
+/// Verify the log evidence of an entry of either Rekor version against the trusted root.
+///
+/// - Rekor v1 entries (hashedrekord/dsse 0.0.1, intoto 0.0.2): as [`verify_entry`] (SET
+///   required, inclusion proof and checkpoint per `policy`, log key valid at the integrated
+///   time, which is returned).
+/// - Rekor v2 entries (hashedrekord/dsse 0.0.2): no SET and no integrated time (both refused if
+///   present); an inclusion proof with a checkpoint is required whatever `policy` says; the
+///   log is the trusted-root `tlogs` listing whose `logId.keyId` equals the entry's and whose
+///   origin (`baseUrl` without scheme) is the checkpoint's first line; the checkpoint must be
+///   signed under that origin by the log key (Ed25519 or ECDSA, C2SP key IDs) and commit to the
+///   proof's tree, and the proof must place the body at the entry's index. The log key's
+///   `validFor` cannot be checked here — a v2 entry has no time — so it is returned in
+///   [`LogEvidence::log_valid_for`] for the caller to check with [`check_log_valid_at`] at the
+///   times it verified (RFC 3161 timestamps).
+pub fn verify_log_entry(
+    entry: &TlogEntry,
+    root: &TrustedRoot,
+    policy: ProofPolicy,
+) -> Result<LogEvidence, TlogError> {
+    match rekor_v2_kind(&entry.kind, &entry.version) {
+        None => Err(TlogError::UnsupportedKind {
+            kind: entry.kind.clone(),
+            version: entry.version.clone(),
+        }),
+        Some(false) => {
+            let (verified, log) = verify_v1(entry, root, policy)?;
+            Ok(LogEvidence {
+                integrated_time: Some(verified.integrated_time),
+                log_index: verified.log_index,
+                log_url: verified.log_url,
+                rekor_v2: false,
+                log_valid_for: ValidityWindows(vec![log.valid_for]),
+            })
+        }
+        Some(true) => verify_v2(entry, root),
+    }
+}
+
+fn verify_v2(entry: &TlogEntry, root: &TrustedRoot) -> Result<LogEvidence, TlogError> {
+    if entry.log_index < 0 {
+        return Err(TlogError::Malformed(format!(
+            "negative log index {}",
+            entry.log_index
+        )));
+    }
+    if entry.signed_entry_timestamp.is_some() {
+        return Err(TlogError::UnexpectedPromise);
+    }
+    if entry.integrated_time != 0 {
+        return Err(TlogError::UnexpectedIntegratedTime {
+            integrated_time: entry.integrated_time,
+        });
+    }
+    check_declared_kind(entry)?;
+    let listings: Vec<&LogKey> = root.tlogs_with_id(&entry.log_id).collect();
+    if listings.is_empty() {
+        return Err(TlogError::UnknownLog {
+            log_id: hex::encode(&entry.log_id),
+        });
+    }
+    if listings.iter().all(|l| l.origin().is_empty()) {
+        return Err(TlogError::MissingOrigin {
+            log_id: hex::encode(&entry.log_id),
+        });
+    }
+
+    let proof = entry
+        .inclusion_proof
+        .as_ref()
+        .ok_or(TlogError::MissingInclusionProof)?;
+    let note = proof
+        .checkpoint
+        .as_deref()
+        .ok_or(TlogError::MissingCheckpoint)?;
+    if proof.log_index != entry.log_index {
+        return Err(TlogError::ProofIndexMismatch {
+            entry: entry.log_index,
+            proof: proof.log_index,
+        });
+    }
+    let (Ok(index), Ok(size)) = (
+        u64::try_from(proof.log_index),
+        u64::try_from(proof.tree_size),
+    ) else {
+        return Err(TlogError::Malformed(
+            "negative inclusion proof index or size".into(),
+        ));
+    };
+    let root_hash = hash32(&proof.root_hash, "inclusion proof root hash")?;
+    let hashes = proof
+        .hashes
+        .iter()
+        .map(|h| hash32(h, "inclusion proof hash"))
+        .collect::<Result<Vec<_>, _>>()?;
+
+    // The checkpoint: the log is the listing whose origin the checkpoint names, and it must have
+    // signed the note under that origin.
+    let cp = Checkpoint::parse(note)?;
+    let Some(log) = listings.iter().copied().find(|l| l.origin() == cp.origin) else {
+        return Err(CheckpointError::OriginMismatch {
+            expected: listings[0].origin().to_owned(),
+            found: cp.origin.clone(),
+        }
+        .into());
+    };
+    let key = log
+        .public_key()
+        .map_err(|source| TlogError::UnusableLogKey {
+            log: log.base_url.clone(),
+            source,
+        })?;
+    let verifier = NoteVerifier::named(log.origin(), key, &log.spki_der, log.signature_hash());
+    if let Some(stated) = &log.checkpoint_key_id
+        && stated.get(..4) != Some(&verifier.key_id[..])
+    {
+        return Err(TlogError::CheckpointKeyIdMismatch {
+            log: log.base_url.clone(),
+            stated: hex::encode(stated),
+            computed: hex::encode(verifier.key_id),
+        });
+    }
+    cp.verify(&verifier)?;
+    cp.check_matches(size, &root_hash)?;
+
+    // The body is in the tree the checkpoint commits to.
+    merkle::verify_inclusion(
+        index,
+        cp.size,
+        &merkle::leaf_hash(&entry.body),
+        &hashes,
+        &cp.root_hash,
+    )?;
+
+    let windows = listings
+        .iter()
+        .filter(|l| l.origin() == log.origin() && l.spki_der == log.spki_der)
+        .map(|l| l.valid_for)
+        .collect();
+    Ok(LogEvidence {
+        integrated_time: None,
+        log_index: entry.log_index,
+        log_url: log.base_url.clone(),
+        rekor_v2: true,
+        log_valid_for: ValidityWindows(windows),
     })
 }
+
+#[cfg(test)]
+#[path = "rekor_v2_tests.rs"]
+mod v2_tests;
 
 #[cfg(test)]
 mod tests {

@@ -376,6 +376,7 @@ impl World {
             &s.entry,
             &s.digest,
             &s.signature,
+            &[],
         ))
         .unwrap()
     }

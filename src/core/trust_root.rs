@@ -1,7 +1,12 @@
 //! The Sigstore `TrustedRoot` (trusted_root.json): which Fulcio CAs, Rekor logs and CT logs are
 //! trusted, and when. Parses all three media type spellings, rejects a `validFor` without a start,
 //! and looks keys up by their log id. Keys are kept as DER and decoded when used, so a root that
-//! also lists key types signet cannot verify with yet (Ed25519 Rekor v2 logs) still loads.
+//! also lists key types signet cannot verify with (RSA logs) still loads.
+//!
+//! Rekor v1 and v2 logs are both in `tlogs`, found by the entry's `logId.keyId`: for v1 (and
+//! ECDSA v2 logs) that is SHA-256 of the DER SPKI, for Ed25519 v2 logs the C2SP key hash
+//! SHA-256(origin || "\n" || 0x01 || key), where the origin is `baseUrl` without its scheme. A
+//! v2 log's checkpoints are signed under that origin ([`LogKey::origin`]).
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -9,7 +14,7 @@ use der::Decode;
 use serde::Deserialize;
 use x509_cert::Certificate;
 
-use super::keys::{KeyError, PublicKey};
+use super::keys::{HashAlg, KeyError, PublicKey};
 use super::time::{Instant, UnixTime, ValidFor};
 
 /// Media types a trusted root may carry.
@@ -62,12 +67,34 @@ pub struct LogKey {
     pub spki_der: Vec<u8>,
     pub key_details: String,
     pub valid_for: ValidFor,
+    /// `checkpointKeyId.keyId` (trusted root v0.2+): the key ID the log's checkpoint signatures
+    /// carry, when the root states it.
+    pub checkpoint_key_id: Option<Vec<u8>>,
 }
 
 impl LogKey {
     /// Decode the key for verification; fails for key types signet does not verify with yet.
     pub fn public_key(&self) -> Result<PublicKey, KeyError> {
         PublicKey::from_spki_der(&self.spki_der)
+    }
+
+    /// The log's origin, the name its C2SP checkpoints are signed under: `baseUrl` without the
+    /// scheme and without a trailing `/` (`https://log2025-1.rekor.sigstore.dev` →
+    /// `log2025-1.rekor.sigstore.dev`).
+    pub fn origin(&self) -> &str {
+        let url = self.base_url.as_str();
+        let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+        rest.trim_end_matches('/')
+    }
+
+    /// The hash an ECDSA signature by this log covers, from `keyDetails` (P-384 → SHA-384,
+    /// P-521 → SHA-512, else SHA-256). Ed25519 signs messages whole and ignores it.
+    pub fn signature_hash(&self) -> HashAlg {
+        match self.key_details.as_str() {
+            "PKIX_ECDSA_P384_SHA_384" => HashAlg::Sha384,
+            "PKIX_ECDSA_P521_SHA_512" => HashAlg::Sha512,
+            _ => HashAlg::Sha256,
+        }
     }
 }
 
@@ -149,6 +176,13 @@ impl TrustedRoot {
         key_at(&self.tlogs, log_id, at)
     }
 
+    /// Every listing of the transparency log whose `logId.keyId` equals `log_id`, in root order.
+    /// A Rekor v2 entry has no integrated time to choose a listing by, so its verifier looks at
+    /// all of them (each with its own `validFor`).
+    pub fn tlogs_with_id<'a>(&'a self, log_id: &'a [u8]) -> impl Iterator<Item = &'a LogKey> {
+        self.tlogs.iter().filter(move |l| l.log_id == log_id)
+    }
+
     /// The CT log whose `logId.keyId` equals `log_id`, chosen as [`Self::tlog`] does.
     pub fn ctlog(&self, log_id: &[u8], at: UnixTime) -> Option<&LogKey> {
         key_at(&self.ctlogs, log_id, at)
@@ -182,6 +216,7 @@ struct RawLog {
     base_url: String,
     public_key: Option<RawPublicKey>,
     log_id: Option<RawKeyId>,
+    checkpoint_key_id: Option<RawKeyId>,
 }
 
 #[derive(Deserialize)]
@@ -292,6 +327,11 @@ impl RawLog {
                 .as_ref()
                 .ok_or_else(|| missing(context, "publicKey.validFor"))?
                 .parse(context)?,
+            checkpoint_key_id: self
+                .checkpoint_key_id
+                .as_ref()
+                .map(|id| b64(context, "checkpointKeyId.keyId", id.key_id.as_ref()))
+                .transpose()?,
         })
     }
 }
@@ -391,13 +431,26 @@ pub(crate) mod tests {
             .decode("3T0wasbHETJjGR4cmWc3AqJKXrjePK3/h4pygC8p7o4=")
             .unwrap();
         assert!(root.ctlog(&ct, now).is_some());
-        // The Ed25519 Rekor v2 key loads but is reported unsupported when used.
+        // The Ed25519 Rekor v2 log: its log id is the C2SP key hash over its origin and key.
         let v2 = root
             .tlogs
             .iter()
             .find(|l| l.key_details == "PKIX_ED25519")
             .unwrap();
-        assert!(matches!(v2.public_key(), Err(KeyError::Unsupported { .. })));
+        assert_eq!(v2.origin(), "log2025-1.rekor.sigstore.dev");
+        let Ok(PublicKey::Ed25519(raw)) = v2.public_key() else {
+            panic!("the v2 log key is not an Ed25519 key")
+        };
+        assert_eq!(
+            crate::core::checkpoint::ed25519_key_hash(v2.origin(), &raw).to_vec(),
+            v2.log_id
+        );
+        assert_eq!(
+            B64.encode(&v2.log_id),
+            "zxGZFVvd0FEmjR8WrFwMdcAJ9vtaY/QXf44Y1wUeP6A="
+        );
+        assert_eq!(root.tlogs_with_id(&v2.log_id).count(), 1);
+        assert_eq!(v2.checkpoint_key_id, None);
         // The old CT log's validFor ends at 23:59:59.999.
         let old = root
             .ctlogs
@@ -493,5 +546,45 @@ pub(crate) mod tests {
         );
         padded.truncate(MAX_TRUSTED_ROOT_BYTES);
         TrustedRoot::from_json(&padded).unwrap();
+    }
+
+    #[test]
+    fn rekor_v2_logs_origin_hash_and_checkpoint_key_id() {
+        let bytes = edit(|v| {
+            let mut v2 = v["tlogs"][1].clone();
+            v2["checkpointKeyId"] = serde_json::json!({"keyId": "zxGZFQ=="});
+            let mut relisted = v2.clone();
+            relisted["baseUrl"] = "log2025-1.rekor.sigstore.dev/".into();
+            relisted["publicKey"]["validFor"] =
+                serde_json::json!({"start": "2020-01-01T00:00:00Z", "end": "2020-12-31T00:00:00Z"});
+            let mut p384 = v["tlogs"][0].clone();
+            p384["publicKey"]["keyDetails"] = "PKIX_ECDSA_P384_SHA_384".into();
+            v["tlogs"] = serde_json::json!([v2, relisted, p384]);
+        });
+        let root = TrustedRoot::from_json(&bytes).unwrap();
+        let id = root.tlogs[0].log_id.clone();
+        // Every listing of the id, in order, each with its own window.
+        let listed: Vec<_> = root.tlogs_with_id(&id).collect();
+        assert_eq!(listed.len(), 2);
+        assert!(listed[1].valid_for.end.is_some());
+        // Scheme and trailing slash are not part of the origin; a scheme-less baseUrl is kept.
+        assert_eq!(listed[0].origin(), "log2025-1.rekor.sigstore.dev");
+        assert_eq!(listed[1].origin(), "log2025-1.rekor.sigstore.dev");
+        assert_eq!(
+            listed[0].checkpoint_key_id,
+            Some(vec![0xcf, 0x11, 0x99, 0x15])
+        );
+        assert_eq!(listed[0].signature_hash(), HashAlg::Sha256);
+        assert_eq!(root.tlogs[2].signature_hash(), HashAlg::Sha384);
+        assert_eq!(root.tlogs_with_id(&[0u8; 32]).count(), 0);
+
+        let bad = edit(|v| v["tlogs"][1]["checkpointKeyId"] = serde_json::json!({"keyId": "!"}));
+        assert_eq!(
+            TrustedRoot::from_json(&bad).unwrap_err(),
+            TrustRootError::Base64 {
+                context: "tlogs[1]".into(),
+                field: "checkpointKeyId.keyId"
+            }
+        );
     }
 }

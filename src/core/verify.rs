@@ -1,13 +1,18 @@
 //! The offline verification pipeline for a bundle, in the order trust is established:
-//! log evidence → verified time → certificate chain at that time (+ SCT) → entry body matches the
-//! bundle → signature over the artifact → identity policy. Each step has its own error variant.
+//! log evidence (every entry) and RFC 3161 timestamps → the verified times → the signer's key
+//! (certificate chain valid at every verified time, SCT; or the managed key the caller gives) →
+//! every entry body matches the bundle → the signature (over the artifact digest, or over a DSSE
+//! envelope whose in-toto subject names the artifact) → identity policy. Each step has its own
+//! error variant.
 
-use super::bundle::{Bundle, BundleError, BundleVersion};
-use super::keys::{KeyError, sha256};
-use super::rekor::{self, BodyError, ProofPolicy, TlogError};
+use super::bundle::{Bundle, BundleError, BundleVersion, Content, Material};
+use super::dsse::{self, DsseError};
+use super::keys::{HashAlg, KeyError, PublicKey, sha256};
+use super::rekor::{self, BodyError, EntryContent, EntryVerifier, ProofPolicy, TlogError};
 use super::sct::{self, SctError};
 use super::time::UnixTime;
 use super::trust_root::TrustedRoot;
+use super::tsp::{self, TimestampError};
 use super::x509::{self, CertError, Leaf};
 
 /// What was signed: the artifact bytes, or its SHA-256 digest when only that is known.
@@ -33,14 +38,36 @@ pub struct IdentityPolicy {
     pub issuer: String,
 }
 
+/// Who must have signed a bundle: a keyless identity, or the holder of a managed key.
+#[derive(Debug, Clone, Copy)]
+pub enum Signer<'a> {
+    Identity(&'a IdentityPolicy),
+    /// A managed key, as DER SubjectPublicKeyInfo.
+    Key(&'a [u8]),
+}
+
+/// Where a verified time comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TimeSource {
+    /// A Rekor v1 entry's integrated time, under its signed entry timestamp.
+    Log { log_url: String },
+    /// An RFC 3161 timestamp.
+    Tsa { tsa: String },
+}
+
 /// What a successful verification establishes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verified {
+    /// The certificate's SAN, or `public key sha256:<hex of the SPKI>` for a managed key.
     pub identity: String,
+    /// The OIDC issuer; empty for a managed key.
     pub issuer: String,
+    /// The earliest verified time.
     pub signed_at: UnixTime,
     pub log_index: i64,
     pub log_url: String,
+    /// Every verified time and its source.
+    pub times: Vec<(UnixTime, TimeSource)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -49,6 +76,12 @@ pub enum VerifyError {
     Bundle(#[from] BundleError),
     #[error("transparency log entry: {0}")]
     Tlog(#[from] TlogError),
+    #[error("RFC 3161 timestamp: {0}")]
+    Timestamp(#[from] TimestampError),
+    #[error(
+        "no verified time: the bundle has neither a log entry with a signed entry timestamp nor an RFC 3161 timestamp"
+    )]
+    NoVerifiedTime,
     #[error("signing certificate: {0}")]
     Certificate(#[from] CertError),
     #[error(
@@ -63,6 +96,14 @@ pub enum VerifyError {
     MessageDigestMismatch { bundle: String, artifact: String },
     #[error("signature over the artifact is invalid: {0}")]
     Signature(KeyError),
+    #[error("DSSE envelope: {0}")]
+    Dsse(#[from] DsseError),
+    #[error("the managed key cannot be used: {0}")]
+    Key(KeyError),
+    #[error("bundle is signed with a managed key; a certificate identity cannot be checked")]
+    KeyNotIdentity,
+    #[error("bundle is signed with a certificate, not with a managed key")]
+    IdentityNotKey,
     #[error("certificate identity is {presented:?}, expected {expected:?}")]
     IdentityMismatch { expected: String, presented: String },
     #[error("certificate OIDC issuer is {presented:?}, expected {expected:?}")]
@@ -72,7 +113,7 @@ pub enum VerifyError {
     },
 }
 
-/// Parse and verify a bundle; see the module docs for the order of checks.
+/// Parse and verify a keyless bundle; see the module docs for the order of checks.
 pub fn verify_bundle_bytes(
     bundle_json: &[u8],
     artifact: Artifact<'_>,
@@ -80,65 +121,201 @@ pub fn verify_bundle_bytes(
     policy: &IdentityPolicy,
 ) -> Result<Verified, VerifyError> {
     let bundle = Bundle::parse(bundle_json)?;
-    verify_bundle(&bundle, artifact, root, policy)
+    verify_bundle(&bundle, artifact, root, Signer::Identity(policy))
+}
+
+/// The signature check for the signer's key: P-384 keys sign with SHA-384, others SHA-256.
+fn key_hash(key: &PublicKey) -> HashAlg {
+    match key {
+        PublicKey::P384(_) => HashAlg::Sha384,
+        _ => HashAlg::Sha256,
+    }
 }
 
 pub fn verify_bundle(
     bundle: &Bundle,
     artifact: Artifact<'_>,
     root: &TrustedRoot,
-    policy: &IdentityPolicy,
+    signer: Signer<'_>,
 ) -> Result<Verified, VerifyError> {
-    // 1. Log evidence: SET, inclusion proof, checkpoint, log key validity.
+    // 1. Log evidence for every entry; a Rekor v1 SET makes its integrated time a verified time.
     let proof_policy = if bundle.version >= BundleVersion::V02 {
         ProofPolicy::RequireCheckpoint
     } else {
         ProofPolicy::VerifyIfPresent
     };
-    let entry = rekor::verify_entry(&bundle.tlog, root, proof_policy)?;
+    let mut times = Vec::new();
+    let mut evidence = Vec::new();
+    for entry in &bundle.tlog_entries {
+        let e = rekor::verify_log_entry(entry, root, proof_policy)?;
+        if let Some(t) = e.integrated_time {
+            times.push((
+                t,
+                TimeSource::Log {
+                    log_url: e.log_url.clone(),
+                },
+            ));
+        }
+        evidence.push(e);
+    }
 
-    // 2. The integrated time is the only verified time.
-    let at = entry.integrated_time;
-
-    // 3. Certificate chain to a trusted CA, valid at that time; then the embedded SCT.
-    for extra in &bundle.extra_certs {
-        if x509::is_self_signed(extra) {
-            let subject = <x509_cert::Certificate as der::Decode>::from_der(extra)
-                .map(|c| c.tbs_certificate().subject().to_string())
-                .unwrap_or_default();
-            return Err(VerifyError::BundleContainsRoot { subject });
+    // 2. RFC 3161 timestamps over the signature, from the trusted root's authorities.
+    for token in &bundle.timestamps {
+        let ts = tsp::verify_timestamp(token, bundle.content.signature(), root)?;
+        times.push((ts.time, TimeSource::Tsa { tsa: ts.tsa }));
+    }
+    let signed_at = times
+        .iter()
+        .map(|(t, _)| *t)
+        .min()
+        .ok_or(VerifyError::NoVerifiedTime)?;
+    // A Rekor v2 log key has no integrated time to be checked at: it must be valid at every
+    // verified time.
+    for e in &evidence {
+        for (t, _) in &times {
+            rekor::check_log_valid_at(e, *t)?;
         }
     }
-    let leaf = Leaf::from_der(&bundle.leaf_der)?;
-    let issuer = x509::verify_chain(&leaf, root, at)?;
-    sct::verify_embedded_sct(&leaf, issuer, root)?;
 
-    // 4. The log entry must describe exactly this digest, signature and certificate.
+    // 3. The signer's key: a certificate chain valid at every verified time (and its SCT), or
+    // the managed key the caller trusts.
+    let (key, verifier_der, leaf) = match (&bundle.material, signer) {
+        (
+            Material::Certificate {
+                leaf_der,
+                extra_certs,
+            },
+            Signer::Identity(_),
+        ) => {
+            for extra in extra_certs {
+                if x509::is_self_signed(extra) {
+                    let subject = <x509_cert::Certificate as der::Decode>::from_der(extra)
+                        .map(|c| c.tbs_certificate().subject().to_string())
+                        .unwrap_or_default();
+                    return Err(VerifyError::BundleContainsRoot { subject });
+                }
+            }
+            let leaf = Leaf::from_der(leaf_der)?;
+            let mut issuer = None;
+            for (t, _) in &times {
+                issuer = Some(x509::verify_chain(&leaf, root, *t)?);
+            }
+            if let Some(issuer) = issuer {
+                sct::verify_embedded_sct(&leaf, issuer, root)?;
+            }
+            (leaf.public_key.clone(), leaf.der.clone(), Some(leaf))
+        }
+        (Material::PublicKey { .. }, Signer::Key(spki)) => {
+            let key = PublicKey::from_spki_der(spki).map_err(VerifyError::Key)?;
+            (key, spki.to_vec(), None)
+        }
+        (Material::PublicKey { .. }, Signer::Identity(_)) => {
+            return Err(VerifyError::KeyNotIdentity);
+        }
+        (Material::Certificate { .. }, Signer::Key(_)) => return Err(VerifyError::IdentityNotKey),
+    };
+    let verifier = match &leaf {
+        Some(_) => EntryVerifier::Certificate(&verifier_der),
+        None => EntryVerifier::PublicKey(&verifier_der),
+    };
+
+    // 4. Every log entry must describe exactly this content and key.
     let digest = artifact.sha256();
-    rekor::check_body(&bundle.tlog.body, &digest, &bundle.signature, &leaf.der)?;
-    if let Some(hint) = bundle.message_digest
-        && hint != digest
-    {
-        return Err(VerifyError::MessageDigestMismatch {
-            bundle: hex::encode(hint),
-            artifact: hex::encode(digest),
-        });
+    let content = match &bundle.content {
+        Content::Message { signature, .. } => EntryContent::Message {
+            digest: &digest,
+            signature,
+        },
+        Content::Dsse(env) => EntryContent::Dsse(env),
+    };
+    for entry in &bundle.tlog_entries {
+        rekor::check_entry_body(entry, content, verifier)?;
     }
 
-    // 5. The signature over the artifact.
-    leaf.public_key
-        .verify_prehash(&digest, &bundle.signature)
-        .map_err(VerifyError::Signature)?;
+    // 5. The signature: over the artifact digest, or over the envelope, whose in-toto statement
+    // must then name the artifact.
+    match &bundle.content {
+        Content::Message {
+            signature,
+            digest: hint,
+        } => {
+            if let Some(hint) = hint
+                && *hint != digest
+            {
+                return Err(VerifyError::MessageDigestMismatch {
+                    bundle: hex::encode(hint),
+                    artifact: hex::encode(digest),
+                });
+            }
+            key.verify_prehash(&digest, signature)
+                .map_err(VerifyError::Signature)?;
+        }
+        Content::Dsse(env) => {
+            let pae = dsse::pae(&env.payload_type, &env.payload);
+            let sig = env.signatures.first().map_or(&[][..], |s| &s.sig);
+            key.verify(key_hash(&key), &pae, sig)
+                .map_err(VerifyError::Signature)?;
+            dsse::check_in_toto_subject(env, &digest)?;
+        }
+    }
 
-    // 6. Identity policy.
-    check_identity(&leaf, policy)?;
+    // 6. Identity policy (keyless only).
+    let (identity, issuer) = match (leaf, signer) {
+        (Some(leaf), Signer::Identity(policy)) => {
+            check_identity(&leaf, policy)?;
+            (leaf.identity, leaf.oidc_issuer.unwrap_or_default())
+        }
+        _ => (
+            format!("public key sha256:{}", hex::encode(sha256(&verifier_der))),
+            String::new(),
+        ),
+    };
+    let first = evidence.first();
     Ok(Verified {
-        identity: leaf.identity,
-        issuer: leaf.oidc_issuer.unwrap_or_default(),
-        signed_at: at,
-        log_index: entry.log_index,
-        log_url: entry.log_url,
+        identity,
+        issuer,
+        signed_at,
+        log_index: first.map_or(0, |e| e.log_index),
+        log_url: first.map(|e| e.log_url.clone()).unwrap_or_default(),
+        times,
     })
+}
+
+/// Largest PEM public key accepted.
+pub const MAX_KEY_PEM_BYTES: usize = 64 * 1024;
+
+/// The DER SubjectPublicKeyInfo of a PEM `PUBLIC KEY` (one block; surrounding whitespace and CRLF
+/// line ends are accepted), checked to be a key signet can verify with.
+pub fn spki_from_pem(pem: &[u8]) -> Result<Vec<u8>, KeyError> {
+    use base64::Engine;
+    let malformed = |why: &str| KeyError::Malformed(format!("PEM public key: {why}"));
+    if pem.len() > MAX_KEY_PEM_BYTES {
+        return Err(malformed("too large"));
+    }
+    let text = std::str::from_utf8(pem).map_err(|_| malformed("not text"))?;
+    let mut lines = text.trim().lines().map(str::trim);
+    if lines.next() != Some("-----BEGIN PUBLIC KEY-----") {
+        return Err(malformed("does not start with -----BEGIN PUBLIC KEY-----"));
+    }
+    let mut body = String::new();
+    let mut ended = false;
+    for line in lines.by_ref() {
+        if line == "-----END PUBLIC KEY-----" {
+            ended = true;
+            break;
+        }
+        body.push_str(line);
+    }
+    if !ended || lines.next().is_some() {
+        return Err(malformed(
+            "expected one block ending with -----END PUBLIC KEY-----",
+        ));
+    }
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .map_err(|_| malformed("invalid base64"))?;
+    PublicKey::from_spki_der(&der)?;
+    Ok(der)
 }
 
 /// Exact match of the SAN and of the OIDC issuer extension.
@@ -341,10 +518,22 @@ mod world_tests {
 
         let mut j = json.clone();
         let entry = j["verificationMaterial"]["tlogEntries"][0].clone();
-        j["verificationMaterial"]["tlogEntries"] = serde_json::json!([entry.clone(), entry]);
+        j["verificationMaterial"]["tlogEntries"] =
+            serde_json::json!([entry.clone(), entry.clone()]);
+        // Several entries are allowed, and every one is verified.
+        let v = verify_json(&w, &j, ARTIFACT).unwrap();
+        assert_eq!(v.times.len(), 2);
+        let mut bad = entry.clone();
+        bad["integratedTime"] = (T0 + 31).to_string().into();
+        j["verificationMaterial"]["tlogEntries"] = serde_json::json!([entry.clone(), bad]);
         assert!(matches!(
             verify_json(&w, &j, ARTIFACT),
-            Err(VerifyError::Bundle(BundleError::Unsupported(_)))
+            Err(VerifyError::Tlog(TlogError::InvalidPromise { .. }))
+        ));
+        j["verificationMaterial"]["tlogEntries"] = serde_json::json!(vec![entry; 9]);
+        assert!(matches!(
+            verify_json(&w, &j, ARTIFACT),
+            Err(VerifyError::Bundle(BundleError::Invalid(_)))
         ));
 
         let mut j = json.clone();
@@ -352,7 +541,7 @@ mod world_tests {
             serde_json::json!({"rfc3161Timestamps": [{"signedTimestamp": "AA=="}]});
         assert!(matches!(
             verify_json(&w, &j, ARTIFACT),
-            Err(VerifyError::Bundle(BundleError::Unsupported(_)))
+            Err(VerifyError::Timestamp(_))
         ));
 
         let mut j = json.clone();
@@ -373,9 +562,10 @@ mod world_tests {
             .as_object_mut()
             .unwrap()
             .remove("inclusionPromise");
+        // A Rekor v1 entry must carry its SET, in every bundle version.
         assert!(matches!(
             verify_json(&w, &j, ARTIFACT),
-            Err(VerifyError::Bundle(BundleError::Missing(_)))
+            Err(VerifyError::Tlog(TlogError::MissingPromise))
         ));
 
         let mut j = json.clone();

@@ -206,6 +206,60 @@ fn check_critical_extensions(cert: &Certificate) -> Result<(), CertError> {
     Ok(())
 }
 
+const OID_RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+
+/// RSASSA-PKCS1-v1_5 certificate signatures (some private Sigstore CAs use RSA roots), keys of
+/// 2048 to 8192 bits.
+fn rsa_algorithm(oid: ObjectIdentifier) -> Option<&'static ring::signature::RsaParameters> {
+    use ring::signature as rs;
+    const SHA256_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
+    const SHA384_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.12");
+    const SHA512_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.13");
+    match oid {
+        SHA256_RSA => Some(&rs::RSA_PKCS1_2048_8192_SHA256),
+        SHA384_RSA => Some(&rs::RSA_PKCS1_2048_8192_SHA384),
+        SHA512_RSA => Some(&rs::RSA_PKCS1_2048_8192_SHA512),
+        _ => None,
+    }
+}
+
+fn verify_rsa_issued_by(
+    cert_der: &[u8],
+    cert: &Certificate,
+    issuer: &Certificate,
+    alg: &'static ring::signature::RsaParameters,
+) -> Result<(), CertError> {
+    let sig_alg = cert.signature_algorithm();
+    // RFC 4055: the parameters are NULL (or absent), and match the TBS copy.
+    let null_or_absent = sig_alg
+        .parameters
+        .as_ref()
+        .is_none_or(|p| der::Tagged::tag(p) == der::Tag::Null && p.value().is_empty());
+    if !null_or_absent || sig_alg != cert.tbs_certificate().signature() {
+        return Err(malformed("inconsistent RSA signature algorithm parameters"));
+    }
+    let spki = issuer.tbs_certificate().subject_public_key_info();
+    if spki.algorithm.oid != OID_RSA_ENCRYPTION {
+        return Err(CertError::UntrustedIssuer {
+            issuer: cert.tbs_certificate().issuer().to_string(),
+        });
+    }
+    let key = spki
+        .subject_public_key
+        .as_bytes()
+        .ok_or_else(|| malformed("RSA key bit string has unused bits"))?;
+    let tbs = asn1::raw_tbs(cert_der).map_err(malformed)?;
+    let sig = cert
+        .signature()
+        .as_bytes()
+        .ok_or_else(|| malformed("signature bit string has unused bits"))?;
+    ring::signature::UnparsedPublicKey::new(alg, key)
+        .verify(tbs, sig)
+        .map_err(|_| CertError::UntrustedIssuer {
+            issuer: cert.tbs_certificate().issuer().to_string(),
+        })
+}
+
 /// Verify `cert_der`'s signature with `issuer`'s key, over the TBS bytes exactly as received.
 pub fn verify_issued_by(
     cert_der: &[u8],
@@ -213,6 +267,9 @@ pub fn verify_issued_by(
     issuer: &Certificate,
 ) -> Result<(), CertError> {
     let alg = cert.signature_algorithm();
+    if let Some(ring_alg) = rsa_algorithm(alg.oid) {
+        return verify_rsa_issued_by(cert_der, cert, issuer, ring_alg);
+    }
     if alg.parameters.is_some() || alg.oid != cert.tbs_certificate().signature().oid {
         return Err(malformed(
             "inconsistent or parameterised ECDSA signature algorithm",

@@ -63,6 +63,13 @@ pub trait LogSearch {
 }
 
 /// The current time, for the few checks that are about "now" (a fresh certificate).
+/// An RFC 3161 timestamp authority.
+pub trait TimestampAuthority {
+    /// A DER time-stamp token over `signature` (its SHA-256 is the message imprint), checked to
+    /// answer this request (imprint, nonce); trust in it is the verifier's job.
+    fn timestamp(&self, signature: &[u8]) -> impl Future<Output = Result<Vec<u8>, PortError>>;
+}
+
 pub trait Clock {
     fn now(&self) -> UnixTime;
 }

@@ -7,7 +7,7 @@ use p256::ecdsa::{DerSignature, Signature, SigningKey};
 use p256::elliptic_curve::Generate;
 use p256::pkcs8::{EncodePublicKey, LineEnding};
 
-use super::{CertIssuer, Clock, PortError, TransparencyLog};
+use super::{CertIssuer, Clock, PortError, TimestampAuthority, TransparencyLog};
 use crate::core::bundle;
 use crate::core::rekor::HashedRekord;
 use crate::core::signing::{self, SigningError};
@@ -41,9 +41,12 @@ pub enum SignError {
 
 /// Sign an artifact, given its SHA-256 digest, keylessly. The signature is ECDSA P-256 over the
 /// artifact (computed from the digest). The private key exists only in memory for this call.
-pub async fn sign_artifact(
+///
+/// With a timestamp authority, an RFC 3161 token over the signature goes into the bundle too.
+pub async fn sign_artifact<T: TimestampAuthority>(
     issuer: &impl CertIssuer,
     log: &impl TransparencyLog,
+    tsa: Option<&T>,
     clock: &impl Clock,
     root: &TrustedRoot,
     token: &IdentityToken,
@@ -75,12 +78,17 @@ pub async fn sign_artifact(
     drop(key);
     let signature = signature.to_der().as_bytes().to_vec();
 
+    let mut timestamps = Vec::new();
+    if let Some(tsa) = tsa {
+        timestamps.push(tsa.timestamp(&signature).await?);
+    }
+
     let entry = log
         .submit(&HashedRekord::new(digest, &signature, &leaf_pem))
         .await?;
     let logged = signing::check_log_entry(&entry, digest, &signature, &leaf, root)?;
 
-    let json = bundle::build_v03(&leaf.der, &entry, digest, &signature);
+    let json = bundle::build_v03(&leaf.der, &entry, digest, &signature, &timestamps);
     let mut bundle_json =
         serde_json::to_vec_pretty(&json).map_err(|e| SignError::Internal(e.to_string()))?;
     bundle_json.push(b'\n');
@@ -230,6 +238,7 @@ mod tests {
         let result = sign_artifact(
             &fulcio,
             &rekor,
+            None::<&crate::adapters::tsa::TsaClient>,
             &FixedClock,
             &world.trusted_root(),
             token,
@@ -246,7 +255,7 @@ mod tests {
                 &signed.bundle_json,
                 Artifact::Bytes(b"artifact bytes"),
                 &world.trusted_root(),
-                &policy,
+                crate::core::verify::Signer::Identity(&policy),
             )
             .unwrap();
         }

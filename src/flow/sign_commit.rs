@@ -11,9 +11,10 @@ use p256::elliptic_curve::Generate;
 use p256::pkcs8::{EncodePublicKey, LineEnding};
 
 use super::sign::SignError;
-use super::{CertIssuer, Clock, TransparencyLog};
+use super::{CertIssuer, Clock, TimestampAuthority, TransparencyLog};
 use crate::core::cms::{self, CmsError};
 use crate::core::gitobject::{self, PayloadError};
+use crate::core::gitsig;
 use crate::core::keys::{HashAlg, sha256};
 use crate::core::rekor::HashedRekord;
 use crate::core::signing::{self, SigningError};
@@ -157,9 +158,13 @@ fn payload_facts(
 
 /// Sign `payload` (the exact bytes git passes on stdin): a fresh key and certificate from
 /// `token`, then [`sign_payload_with`].
-pub async fn sign_payload(
+// The ports, the trust material and the input are each needed; a struct for them would only rename
+// the list.
+#[allow(clippy::too_many_arguments)]
+pub async fn sign_payload<T: TimestampAuthority>(
     issuer: &impl CertIssuer,
     log: &impl TransparencyLog,
+    tsa: Option<&T>,
     clock: &impl Clock,
     root: &TrustedRoot,
     token: &IdentityToken,
@@ -169,14 +174,15 @@ pub async fn sign_payload(
     // Facts about the payload first: a bad object fails before any request is made.
     payload_facts(payload, options)?;
     let issued = issue_key(issuer, clock, root, token).await?;
-    sign_payload_with(log, clock, root, &issued, payload, options).await
+    sign_payload_with(log, tsa, clock, root, &issued, payload, options).await
 }
 
 /// Sign `payload` with an already issued key (fresh, or from the credential cache; the caller
 /// checks a cached certificate is still valid). The log must integrate the entry while the
 /// certificate is valid.
-pub async fn sign_payload_with(
+pub async fn sign_payload_with<T: TimestampAuthority>(
     log: &impl TransparencyLog,
+    tsa: Option<&T>,
     clock: &impl Clock,
     root: &TrustedRoot,
     issued: &IssuedKey,
@@ -206,6 +212,16 @@ pub async fn sign_payload_with(
     leaf.public_key
         .verify(HashAlg::Sha256, &signed_attrs, &signature)
         .map_err(internal)?;
+    // A timestamp authority's token over the signature value, as gitsign adds it; the verifier
+    // checks it against the trusted root's timestamp authorities.
+    let mut unsigned = Vec::new();
+    if let Some(tsa) = tsa {
+        let token = tsa.timestamp(&signature).await.map_err(SignError::from)?;
+        unsigned.push(cms::Attribute {
+            oid: gitsig::OID_TIMESTAMP_TOKEN,
+            values: vec![token],
+        });
+    }
 
     let (der, logged, logged_object_id) = match options.mode {
         LogMode::Offline => {
@@ -215,12 +231,15 @@ pub async fn sign_payload_with(
                 .map_err(SignError::from)?;
             let logged = signing::check_log_entry(&entry, &attrs_digest, &signature, leaf, root)
                 .map_err(untrusted)?;
-            let attr = cms::octet_string_attribute(tle::OID_REKOR_TLE, &tle::encode(&entry));
-            let der = cms::build_signed_data(&leaf.der, &signed_attrs, &signature, &[attr])?;
+            unsigned.push(cms::octet_string_attribute(
+                tle::OID_REKOR_TLE,
+                &tle::encode(&entry),
+            ));
+            let der = cms::build_signed_data(&leaf.der, &signed_attrs, &signature, &unsigned)?;
             (der, logged, None)
         }
         LogMode::Online => {
-            let der = cms::build_signed_data(&leaf.der, &signed_attrs, &signature, &[])?;
+            let der = cms::build_signed_data(&leaf.der, &signed_attrs, &signature, &unsigned)?;
             let armored = cms::armor(&der)?;
             let id = gitobject::predicted_id(payload, armored.as_bytes())?;
             let id_digest = sha256(id.as_bytes());

@@ -118,6 +118,7 @@ async fn run(fault: Fault, payload: &[u8], options: PayloadOptions, exp: i64) ->
     let result = sign_payload(
         &fulcio,
         &rekor,
+        None::<&crate::adapters::tsa::TsaClient>,
         &FixedClock,
         &world.trusted_root(),
         &token(exp),

@@ -1,27 +1,46 @@
 //! `signet bundle REV`: a signed commit's proof as a Sigstore bundle, checked by signet's own
-//! bundle verifier and by sigstore-python (offline, by the artifact's digest); a tampered bundle
-//! fails in both, and an online-mode signature cannot be exported.
+//! bundle verifier, by sigstore-python (offline, by the artifact's digest) and by sigstore-js
+//! (with the artifact's bytes); a tampered bundle fails in all three, and an online-mode
+//! signature cannot be exported.
 
 use std::ffi::OsStr;
 use std::path::Path;
 
 use crate::git_e2e::{ALICE, Repo};
-use crate::harness::{Stack, show, sigstore_python};
+use crate::harness::{Stack, show, sigstore_js, sigstore_python};
 use crate::verify::{SIGNET, signed_commit, stderr};
 
-/// `signet bundle HEAD -o FILE` in `repo`: the artifact digest it reports (`sha256:<hex>`).
+/// `signet bundle HEAD -o FILE --artifact FILE.artifact` in `repo`: the artifact digest it
+/// reports (`sha256:<hex>`), checked against the artifact it wrote.
 fn export(repo: &Repo, file: &Path) -> String {
+    let artifact = file.with_extension("artifact");
     let o = repo
         .command(Path::new(SIGNET))
         .args(["bundle", "HEAD", "-o"])
         .arg(file)
+        .arg("--artifact")
+        .arg(&artifact)
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", show(&o));
     assert!(o.stdout.is_empty(), "{}", show(&o));
     let err = stderr(&o);
     let at = err.find("artifact sha256:").expect("no artifact digest") + "artifact ".len();
-    err[at..at + 71].to_owned()
+    let digest = err[at..at + 71].to_owned();
+    use sha2::Digest;
+    let written = hex::encode(sha2::Sha256::digest(std::fs::read(&artifact).unwrap()));
+    assert_eq!(digest, format!("sha256:{written}"));
+    digest
+}
+
+fn js_verify(stack: &Stack, bundle: &Path, artifact: &Path, identity: &str) -> bool {
+    let o = sigstore_js(stack, bundle, artifact, identity);
+    assert!(
+        matches!(o.status.code(), Some(0 | 1)),
+        "sigstore-js crashed: {}",
+        show(&o)
+    );
+    o.status.success()
 }
 
 fn python_verify(stack: &Stack, bundle: &Path, identity: &str, digest: &str) -> bool {
@@ -79,6 +98,15 @@ fn a_commit_bundle_verifies_with_signet_and_sigstore_python() {
         "mallory@example.com",
         &digest
     ));
+    let artifact = bundle.with_extension("artifact");
+    let o = sigstore_js(&stack, &bundle, &artifact, ALICE);
+    assert_eq!(o.status.code(), Some(0), "sigstore-js: {}", show(&o));
+    assert!(!js_verify(
+        &stack,
+        &bundle,
+        &artifact,
+        "mallory@example.com"
+    ));
 
     // The signature changed in one place: both verifiers refuse.
     let mut tampered = json.clone();
@@ -93,6 +121,11 @@ fn a_commit_bundle_verifies_with_signet_and_sigstore_python() {
     let o = signet_verify(&repo, &stack, &bad, &digest);
     assert_ne!(o.status.code(), Some(0), "{}", show(&o));
     assert!(!python_verify(&stack, &bad, ALICE, &digest));
+    assert!(!js_verify(&stack, &bad, &artifact, ALICE));
+    // Other bytes than the signed attributes.
+    let other_file = stack.path("other.artifact");
+    std::fs::write(&other_file, b"not the signed attributes").unwrap();
+    assert!(!js_verify(&stack, &bundle, &other_file, ALICE));
     // And a bundle for other content: the digest of something else.
     let other = format!("sha256:{}", "0".repeat(64));
     assert!(!python_verify(&stack, &bundle, ALICE, &other));

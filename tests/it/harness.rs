@@ -112,6 +112,31 @@ pub fn show(o: &Output) -> String {
     )
 }
 
+/// sigstore-js's verifier (`scripts/interop-js/verify.mjs`, which `scripts/test.sh` installs with
+/// its pinned packages into target/interop-js, or `SIGNET_SIGSTORE_JS`): does `bundle` verify
+/// for `artifact`, signed by `identity` of the stack's issuer, against the stack's trusted root?
+pub fn sigstore_js(stack: &Stack, bundle: &Path, artifact: &Path, identity: &str) -> Output {
+    let script = std::env::var_os("SIGNET_SIGSTORE_JS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("target/interop-js/verify.mjs")
+        });
+    assert!(
+        script.exists(),
+        "sigstore-js is not installed at {}; run ./scripts/test.sh, which installs it",
+        script.display()
+    );
+    Command::new("node")
+        .arg(script)
+        .arg(stack.trusted_root())
+        .arg(bundle)
+        .arg(artifact)
+        .arg(identity)
+        .arg(stack.issuer())
+        .output()
+        .expect("run node")
+}
+
 /// The sigstore-python CLI that `scripts/test.sh` installs (or `SIGNET_SIGSTORE_BIN`).
 pub fn sigstore_python(stack: &Stack, args: &[&OsStr]) -> Output {
     let bin = std::env::var_os("SIGNET_SIGSTORE_BIN")

@@ -252,3 +252,95 @@ fn a_failed_signing_writes_nothing_and_says_why() {
     assert_eq!(o.status.code(), Some(2), "{}", show(&o));
     assert!(!bundle.exists());
 }
+
+/// The conformance protocol's `sign-bundle --signing-config`: the services come from the stack's
+/// signing config alone (no URL flags or variables), its timestamp authority included, and both
+/// sigstore-python and signet verify the result, signet reporting the timestamp's time.
+#[test]
+fn sign_bundle_with_the_stacks_signing_config() {
+    let stack = Stack::start();
+    let ctc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(stack.client_trust_config()).unwrap()).unwrap();
+    let config = stack.path("signing_config.json");
+    std::fs::write(&config, serde_json::to_vec(&ctc["signingConfig"]).unwrap()).unwrap();
+    let file = stack.path("configured.txt");
+    std::fs::write(&file, b"signed with the services a signing config names\n").unwrap();
+    let bundle = stack.path("configured.sigstore.json");
+
+    let mut c = signet(&stack);
+    c.env_remove("SIGNET_FULCIO_URL")
+        .env_remove("SIGNET_REKOR_URL")
+        .arg("sign-bundle")
+        .arg("--identity-token")
+        .arg(stack.token(ALICE))
+        .arg("--signing-config")
+        .arg(&config)
+        .arg("--trusted-root")
+        .arg(stack.trusted_root())
+        .arg("--bundle")
+        .arg(&bundle)
+        .arg(&file);
+    let o = run(c);
+    assert!(o.status.success(), "{}", show(&o));
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&bundle).unwrap()).unwrap();
+    let timestamps =
+        &json["verificationMaterial"]["timestampVerificationData"]["rfc3161Timestamps"];
+    assert_eq!(
+        timestamps.as_array().map(Vec::len),
+        Some(1),
+        "the stack's TSA should have timestamped the signature: {json}"
+    );
+
+    let issuer = stack.issuer();
+    let o = sigstore_python(
+        &stack,
+        &[
+            OsStr::new("verify"),
+            OsStr::new("identity"),
+            OsStr::new("--offline"),
+            OsStr::new("--bundle"),
+            bundle.as_os_str(),
+            OsStr::new("--cert-identity"),
+            OsStr::new(ALICE),
+            OsStr::new("--cert-oidc-issuer"),
+            OsStr::new(issuer.as_str()),
+            file.as_os_str(),
+        ],
+    );
+    assert!(
+        o.status.success(),
+        "sigstore-python rejected the timestamped bundle: {}",
+        show(&o)
+    );
+    let o = verify(&stack, &bundle, ALICE, &issuer, file.as_os_str());
+    assert!(o.status.success(), "{}", show(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("by timestamp authority"),
+        "{}",
+        show(&o)
+    );
+
+    // A signing config naming only a Rekor v2 log cannot be signed with: a usage error.
+    let mut v2 = ctc["signingConfig"].clone();
+    v2["rekorTlogUrls"][0]["majorApiVersion"] = 2.into();
+    std::fs::write(&config, serde_json::to_vec(&v2).unwrap()).unwrap();
+    let mut c = signet(&stack);
+    c.env_remove("SIGNET_FULCIO_URL")
+        .env_remove("SIGNET_REKOR_URL")
+        .arg("sign-bundle")
+        .arg("--identity-token")
+        .arg(stack.token(ALICE))
+        .arg("--signing-config")
+        .arg(&config)
+        .arg("--bundle")
+        .arg(stack.path("never.sigstore.json"))
+        .arg(&file);
+    let o = run(c);
+    assert_eq!(o.status.code(), Some(2), "{}", show(&o));
+    assert!(!stack.path("never.sigstore.json").exists());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("rekorTlogUrls"),
+        "{}",
+        show(&o)
+    );
+}

@@ -6,6 +6,7 @@
 mod bundle_export;
 mod cache;
 mod config;
+mod conformance;
 mod faults;
 mod git_e2e;
 mod gpg_compat;
@@ -13,6 +14,7 @@ mod harness;
 mod hook;
 mod interop;
 mod login;
+mod tsa;
 mod vectors;
 mod verify;
 mod verify_gpg;

@@ -11,6 +11,7 @@
 //!   counters of login requests, [`Running::login_counts`]);
 //! - [`ca`] and [`fulcio`]: certificate issuance with embedded SCTs, and its HTTP API;
 //! - [`merkle`], [`checkpoint`] and [`rekor`]: the RFC 6962 log, signed notes, SETs, HTTP API;
+//! - [`tsa`]: the RFC 3161 timestamp authority (its own root and timeStamping certificate);
 //! - [`trust`]: `trusted_root.json`, `client_trust_config.json` and `env`, written atomically;
 //! - [`error`]: error bodies in each service's dialect and the size-limited JSON reader.
 //!
@@ -27,6 +28,7 @@ pub mod oidc;
 pub mod rekor;
 pub mod store;
 pub mod trust;
+pub mod tsa;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -124,6 +126,7 @@ struct Material {
     oidc_key: p256::ecdsa::SigningKey,
     rekor_key: p256::ecdsa::SigningKey,
     ca: ca::Ca,
+    tsa: tsa::Tsa,
     tree_id: i64,
     created: i64,
 }
@@ -165,6 +168,14 @@ fn load_material(store: &Store) -> Result<Material, Error> {
         ca::make_intermediate(&intermediate_key, &root_key, &root_der, created as u64)
             .map_err(|e| e.to_string())
     })?;
+    let tsa_root_key = keys::load_or_create(store, "tsa_root_key")?;
+    let tsa_key = keys::load_or_create(store, "tsa_key")?;
+    let tsa_root_der = store.get_or_init("tsa_root_cert", || {
+        tsa::make_root(&tsa_root_key, created as u64).map_err(|e| e.to_string())
+    })?;
+    let tsa_signer_der = store.get_or_init("tsa_signer_cert", || {
+        tsa::make_signer(&tsa_key, &tsa_root_key, created as u64).map_err(|e| e.to_string())
+    })?;
     Ok(Material {
         oidc_key: keys::load_or_create(store, "oidc_key")?,
         rekor_key: keys::load_or_create(store, "rekor_key")?,
@@ -173,6 +184,11 @@ fn load_material(store: &Store) -> Result<Material, Error> {
             intermediate_der,
             root_der,
             ct_key: keys::load_or_create(store, "ct_key")?,
+        },
+        tsa: tsa::Tsa {
+            key: tsa_key,
+            signer_der: tsa_signer_der,
+            root_der: tsa_root_der,
         },
         tree_id,
         created,
@@ -240,7 +256,10 @@ pub async fn start(opts: ServeOptions) -> Result<Running, Error> {
         rekor_key: material.rekor_key.verifying_key(),
         ct_key: material.ca.ct_key.verifying_key(),
     };
-    let write = published.write_all(&dir);
+    let tsa = trust::PublishedTsa {
+        chain_der: [&material.tsa.signer_der, &material.tsa.root_der],
+    };
+    let write = published.write_all(&dir, Some(&tsa));
     let app = Router::new()
         .nest("/oidc", oidc::router(issuer.clone()))
         .merge(fulcio::router(Arc::new(fulcio::Service {
@@ -254,6 +273,7 @@ pub async fn start(opts: ServeOptions) -> Result<Running, Error> {
             material.tree_id,
             base_url.clone(),
         )?)))
+        .merge(tsa::router(Arc::new(material.tsa)))
         .route("/", get(index))
         .fallback(not_found);
     // The listener is bound, so connections queue from here on; `env` is written last of
@@ -340,6 +360,7 @@ async fn index() -> Json<serde_json::Value> {
         "fulcio": ["/api/v2/signingCert", "/api/v2/trustBundle", "/api/v2/configuration"],
         "rekor": ["/api/v1/log", "/api/v1/log/publicKey", "/api/v1/log/entries",
                   "/api/v1/log/entries/{uuid}", "/api/v1/log/entries/retrieve", "/api/v1/index/retrieve"],
+        "tsa": ["/api/v1/timestamp", "/api/v1/timestamp/certchain"],
     }))
 }
 

@@ -29,6 +29,13 @@ pub struct Published<'a> {
     pub ct_key: &'a VerifyingKey,
 }
 
+/// The RFC 3161 timestamp authority a running stack publishes next to its other services, at
+/// [`Published::tsa_url`].
+pub struct PublishedTsa<'a> {
+    /// Its chain: the timeStamping signing certificate, then the root.
+    pub chain_der: [&'a [u8]; 2],
+}
+
 fn rfc3339(unix: i64) -> String {
     OffsetDateTime::from_unix_timestamp(unix)
         .ok()
@@ -50,7 +57,17 @@ fn key_entry(base_url: String, key: &VerifyingKey, start: &str) -> Value {
 }
 
 impl Published<'_> {
+    /// The full RFC 3161 POST URL (signing configs list TSAs by their full URL).
+    pub fn tsa_url(&self) -> String {
+        format!("{}/api/v1/timestamp", self.base_url)
+    }
+
+    /// The trusted root without a timestamp authority.
     pub fn trusted_root(&self) -> Value {
+        self.trusted_root_with(None)
+    }
+
+    pub fn trusted_root_with(&self, tsa: Option<&PublishedTsa<'_>>) -> Value {
         let start = rfc3339(self.valid_from);
         json!({
             "mediaType": TRUSTED_ROOT_MEDIA_TYPE,
@@ -65,11 +82,19 @@ impl Published<'_> {
                 "validFor": { "start": start }
             } ],
             "ctlogs": [ key_entry(format!("{}/ct", self.base_url), self.ct_key, &start) ],
-            "timestampAuthorities": []
+            "timestampAuthorities": tsa.map(|tsa| json!([ {
+                "subject": { "organization": "signet-teststack", "commonName": "signet-teststack tsa" },
+                "uri": self.tsa_url(),
+                "certChain": { "certificates": [
+                    { "rawBytes": b64(tsa.chain_der[0]) },
+                    { "rawBytes": b64(tsa.chain_der[1]) }
+                ] },
+                "validFor": { "start": start }
+            } ])).unwrap_or_else(|| json!([]))
         })
     }
 
-    pub fn signing_config(&self) -> Value {
+    pub fn signing_config(&self, tsa: Option<&PublishedTsa<'_>>) -> Value {
         let start = rfc3339(self.valid_from);
         let service = |url: &str| {
             json!({
@@ -84,17 +109,17 @@ impl Published<'_> {
             "caUrls": [ service(self.base_url) ],
             "oidcUrls": [ service(self.issuer_url) ],
             "rekorTlogUrls": [ service(self.base_url) ],
-            "tsaUrls": [],
+            "tsaUrls": if tsa.is_some() { json!([ service(&self.tsa_url()) ]) } else { json!([]) },
             "rekorTlogConfig": { "selector": "ANY" },
             "tsaConfig": { "selector": "ANY" }
         })
     }
 
-    pub fn client_trust_config(&self) -> Value {
+    pub fn client_trust_config(&self, tsa: Option<&PublishedTsa<'_>>) -> Value {
         json!({
             "mediaType": "application/vnd.dev.sigstore.clienttrustconfig.v0.1+json",
-            "trustedRoot": self.trusted_root(),
-            "signingConfig": self.signing_config()
+            "trustedRoot": self.trusted_root_with(tsa),
+            "signingConfig": self.signing_config(tsa)
         })
     }
 
@@ -115,13 +140,13 @@ impl Published<'_> {
     }
 
     /// Writes the trust files, then the env file, each atomically.
-    pub fn write_all(&self, dir: &Path) -> std::io::Result<()> {
+    pub fn write_all(&self, dir: &Path, tsa: Option<&PublishedTsa<'_>>) -> std::io::Result<()> {
         let pretty = |v: Value| serde_json::to_vec_pretty(&v).unwrap_or_default();
-        write_atomic(dir, TRUSTED_ROOT_FILE, &pretty(self.trusted_root()))?;
+        write_atomic(dir, TRUSTED_ROOT_FILE, &pretty(self.trusted_root_with(tsa)))?;
         write_atomic(
             dir,
             CLIENT_TRUST_CONFIG_FILE,
-            &pretty(self.client_trust_config()),
+            &pretty(self.client_trust_config(tsa)),
         )?;
         write_atomic(dir, ENV_FILE, self.env(dir).as_bytes())
     }
@@ -186,7 +211,12 @@ mod tests {
             rekor_key: k1.verifying_key(),
             ct_key: k2.verifying_key(),
         };
-        p.write_all(&sub).unwrap();
+        let tsa = PublishedTsa {
+            chain_der: [b"t", b"u"],
+        };
+        p.write_all(&sub, Some(&tsa)).unwrap();
+        assert_eq!(p.trusted_root()["timestampAuthorities"], json!([]));
+        assert_eq!(p.signing_config(None)["tsaUrls"], json!([]));
         let env = parse_env(&std::fs::read_to_string(sub.join(ENV_FILE)).unwrap());
         let get = |k: &str| {
             env.iter()
@@ -217,5 +247,14 @@ mod tests {
             ctc["signingConfig"]["rekorTlogUrls"][0]["url"],
             "http://127.0.0.1:9"
         );
+        assert_eq!(
+            ctc["signingConfig"]["tsaUrls"][0]["url"],
+            "http://127.0.0.1:9/api/v1/timestamp"
+        );
+        let tsa = &root["timestampAuthorities"][0];
+        assert_eq!(tsa["uri"], "http://127.0.0.1:9/api/v1/timestamp");
+        assert_eq!(tsa["certChain"]["certificates"][0]["rawBytes"], b64(b"t"));
+        assert_eq!(tsa["certChain"]["certificates"][1]["rawBytes"], b64(b"u"));
+        assert_eq!(tsa["validFor"]["start"], "2023-11-14T22:13:20Z");
     }
 }

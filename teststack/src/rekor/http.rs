@@ -237,7 +237,13 @@ async fn log_info(State(log): State<Arc<Log>>) -> Json<Value> {
     Json(json!({
         "rootHash": hex::encode(root),
         "treeSize": size,
-        "signedTreeHead": checkpoint::sign(&log.key, log.tree_id, size, &root),
+        "signedTreeHead": checkpoint::sign(
+            &log.key,
+            checkpoint::log_name(&log.base_url),
+            log.tree_id,
+            size,
+            &root,
+        ),
         "treeID": log.tree_id.to_string(),
         "inactiveShards": [],
     }))

@@ -322,7 +322,13 @@ impl Log {
                 "verification": {
                     "signedEntryTimestamp": b64(set.as_bytes()),
                     "inclusionProof": {
-                        "checkpoint": checkpoint::sign(&self.key, self.tree_id, size, &root),
+                        "checkpoint": checkpoint::sign(
+                            &self.key,
+                            checkpoint::log_name(&self.base_url),
+                            self.tree_id,
+                            size,
+                            &root,
+                        ),
                         "hashes": hashes,
                         "logIndex": e.index,
                         "rootHash": hex::encode(root),

@@ -7,3 +7,4 @@ mod harness;
 mod interop;
 mod login_counts;
 mod restart;
+mod tsa;
