@@ -157,3 +157,33 @@ fn an_online_mode_signature_cannot_be_exported_and_says_why() {
     assert_eq!(o.status.code(), Some(1), "{}", show(&o));
     assert!(stderr(&o).contains("hint: "), "{}", show(&o));
 }
+
+/// A commit signed with a timestamp authority: its token goes into the exported bundle (as the
+/// TimeStampResp the format carries), and signet, sigstore-python and sigstore-js all accept it.
+#[test]
+fn a_timestamped_commit_exports_its_timestamp() {
+    let stack = Stack::start();
+    let mut repo = Repo::new(&stack, "bundle-tsa");
+    repo.set_env(
+        "SIGNET_TIMESTAMP_SERVER_URL",
+        &format!("{}/api/v1/timestamp", stack.url()),
+    );
+    signed_commit(&repo, "a.txt", "timestamped");
+    let bundle = stack.path("stamped.sigstore.json");
+    let digest = export(&repo, &bundle);
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&bundle).unwrap()).unwrap();
+    let stamps = &json["verificationMaterial"]["timestampVerificationData"]["rfc3161Timestamps"];
+    assert_eq!(stamps.as_array().map(Vec::len), Some(1), "{json}");
+
+    let o = signet_verify(&repo, &stack, &bundle, &digest);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    assert!(
+        stderr(&o).contains("by timestamp authority"),
+        "{}",
+        show(&o)
+    );
+    assert!(python_verify(&stack, &bundle, ALICE, &digest));
+    let artifact = bundle.with_extension("artifact");
+    let o = sigstore_js(&stack, &bundle, &artifact, ALICE);
+    assert_eq!(o.status.code(), Some(0), "sigstore-js: {}", show(&o));
+}
