@@ -318,7 +318,27 @@ impl Bundle {
             .tlog_entries
             .into_iter()
             .map(|e| parse_entry(e, version))
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect::<Result<Vec<TlogEntry>, _>>()?;
+        // Each entry and each timestamp counts once.
+        for (i, e) in tlog_entries.iter().enumerate() {
+            if tlog_entries[..i]
+                .iter()
+                .any(|o| o.log_id == e.log_id && o.log_index == e.log_index)
+            {
+                return Err(BundleError::Invalid(format!(
+                    "log entry {} of log {} is listed twice",
+                    e.log_index,
+                    hex::encode(&e.log_id)
+                )));
+            }
+        }
+        for (i, t) in timestamps.iter().enumerate() {
+            if timestamps[..i].contains(t) {
+                return Err(BundleError::Invalid(
+                    "an RFC 3161 timestamp is listed twice".into(),
+                ));
+            }
+        }
 
         let content = match (json.message_signature, json.dsse_envelope) {
             (Some(_), Some(_)) => {

@@ -16,7 +16,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
 
 use super::checkpoint::{Checkpoint, CheckpointError, NoteVerifier};
-use super::keys::{HashAlg, KeyError};
+use super::keys::KeyError;
 use super::merkle::{self, Hash, MerkleError};
 use super::time::{UnixTime, ValidFor};
 use super::trust_root::{LogKey, TrustedRoot};
@@ -397,7 +397,7 @@ fn verify_v1<'r>(
         &entry.log_id,
         entry.log_index,
     );
-    key.verify(HashAlg::Sha256, &payload, set)
+    key.verify(log.signature_hash(), &payload, set)
         .map_err(|_| TlogError::InvalidPromise {
             log: log.base_url.clone(),
         })?;
@@ -434,7 +434,11 @@ fn verify_v1<'r>(
                 (Some(note), _) => {
                     let cp = Checkpoint::parse(note)?;
                     let id = super::keys::sha256(&log.spki_der);
-                    cp.verify_signature(&key, [id[0], id[1], id[2], id[3]])?;
+                    cp.verify(&NoteVerifier::any_name(
+                        key.clone(),
+                        [id[0], id[1], id[2], id[3]],
+                        log.signature_hash(),
+                    ))?;
                     cp.check_matches(size, &root_hash)?;
                 }
             }

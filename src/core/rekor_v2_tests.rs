@@ -12,7 +12,7 @@ use crate::core::checkpoint::tests::{sign_note, sign_note_ed25519};
 use crate::core::checkpoint::{CheckpointError, ed25519_key_hash};
 use crate::core::dsse::{self, Envelope};
 use crate::core::keys::test_keys::{ed25519_key, ed25519_raw, ed25519_spki, p256_key, spki_der};
-use crate::core::keys::{PublicKey, sha256};
+use crate::core::keys::{HashAlg, PublicKey, sha256};
 use crate::core::merkle::MerkleError;
 use crate::core::time::Instant;
 use crate::core::trust_root::tests::PRODUCTION;

@@ -39,6 +39,8 @@ pub enum SigningError {
     Body(#[from] BodyError),
     #[error("Rekor entry evidence: {0}")]
     Tlog(#[from] TlogError),
+    #[error("timestamp authority's token: {0}")]
+    Timestamp(#[from] super::tsp::TimestampError),
 }
 
 /// Check the chain Fulcio returned (DER, leaf first). Only the leaf is used; intermediates and

@@ -240,9 +240,10 @@ fn verify_rsa_issued_by(
     }
     let spki = issuer.tbs_certificate().subject_public_key_info();
     if spki.algorithm.oid != OID_RSA_ENCRYPTION {
-        return Err(CertError::UntrustedIssuer {
-            issuer: cert.tbs_certificate().issuer().to_string(),
-        });
+        return Err(malformed(format!(
+            "certificate says RSA but its issuer's key is {}",
+            spki.algorithm.oid
+        )));
     }
     let key = spki
         .subject_public_key
@@ -287,6 +288,13 @@ pub fn verify_issued_by(
         .to_der()
         .map_err(malformed)?;
     let key = PublicKey::from_spki_der(&spki).map_err(malformed)?;
+    // An ECDSA signature algorithm needs an ECDSA issuer key (never an Ed25519 one).
+    if !matches!(key, PublicKey::P256(_) | PublicKey::P384(_)) {
+        return Err(malformed(format!(
+            "certificate says ECDSA but its issuer's key is {}",
+            key.name()
+        )));
+    }
     let tbs = asn1::raw_tbs(cert_der).map_err(malformed)?;
     let sig = cert
         .signature()

@@ -22,6 +22,7 @@ use crate::core::time::UnixTime;
 use crate::core::tle;
 use crate::core::token::IdentityToken;
 use crate::core::trust_root::TrustedRoot;
+use crate::core::tsp;
 use crate::core::x509::Leaf;
 
 /// What the transparency log records (`signet.rekorMode`).
@@ -217,6 +218,12 @@ pub async fn sign_payload_with<T: TimestampAuthority>(
     let mut unsigned = Vec::new();
     if let Some(tsa) = tsa {
         let token = tsa.timestamp(&signature).await.map_err(SignError::from)?;
+        // What goes into the signature must verify the way a verifier will check it.
+        let stamped = tsp::verify_timestamp(&token, &signature, root)
+            .map_err(|e| untrusted(SigningError::from(e)))?;
+        if let Err(e) = leaf.check_valid_at(stamped.time) {
+            return Err(untrusted(SigningError::Certificate(e)));
+        }
         unsigned.push(cms::Attribute {
             oid: gitsig::OID_TIMESTAMP_TOKEN,
             values: vec![token],
