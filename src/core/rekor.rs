@@ -330,6 +330,25 @@ fn hash32(bytes: &[u8], what: &str) -> Result<Hash, TlogError> {
         .map_err(|_| TlogError::Malformed(format!("{what} is not a 32-byte SHA-256 hash")))
 }
 
+/// An inclusion proof's index, tree size, root hash and path, checked for shape.
+fn proof_parts(proof: &InclusionProof) -> Result<(u64, u64, Hash, Vec<Hash>), TlogError> {
+    let (Ok(index), Ok(size)) = (
+        u64::try_from(proof.log_index),
+        u64::try_from(proof.tree_size),
+    ) else {
+        return Err(TlogError::Malformed(
+            "negative inclusion proof index or size".into(),
+        ));
+    };
+    let root_hash = hash32(&proof.root_hash, "inclusion proof root hash")?;
+    let hashes = proof
+        .hashes
+        .iter()
+        .map(|h| hash32(h, "inclusion proof hash"))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((index, size, root_hash, hashes))
+}
+
 /// Verify a log entry's evidence against the trusted root: log known, SET, inclusion proof,
 /// checkpoint (signed by the same log key, same root and size), log key valid at integrated time.
 /// This is the Rekor v1 check; [`verify_log_entry`] takes entries of either version.
@@ -407,20 +426,7 @@ fn verify_v1<'r>(
         (None, ProofPolicy::RequireCheckpoint) => return Err(TlogError::MissingInclusionProof),
         (None, ProofPolicy::VerifyIfPresent) => {}
         (Some(proof), _) => {
-            let (Ok(index), Ok(size)) = (
-                u64::try_from(proof.log_index),
-                u64::try_from(proof.tree_size),
-            ) else {
-                return Err(TlogError::Malformed(
-                    "negative inclusion proof index or size".into(),
-                ));
-            };
-            let root_hash = hash32(&proof.root_hash, "inclusion proof root hash")?;
-            let hashes = proof
-                .hashes
-                .iter()
-                .map(|h| hash32(h, "inclusion proof hash"))
-                .collect::<Result<Vec<_>, _>>()?;
+            let (index, size, root_hash, hashes) = proof_parts(proof)?;
             merkle::verify_inclusion(
                 index,
                 size,
@@ -542,20 +548,7 @@ fn verify_v2(entry: &TlogEntry, root: &TrustedRoot) -> Result<LogEvidence, TlogE
             proof: proof.log_index,
         });
     }
-    let (Ok(index), Ok(size)) = (
-        u64::try_from(proof.log_index),
-        u64::try_from(proof.tree_size),
-    ) else {
-        return Err(TlogError::Malformed(
-            "negative inclusion proof index or size".into(),
-        ));
-    };
-    let root_hash = hash32(&proof.root_hash, "inclusion proof root hash")?;
-    let hashes = proof
-        .hashes
-        .iter()
-        .map(|h| hash32(h, "inclusion proof hash"))
-        .collect::<Result<Vec<_>, _>>()?;
+    let (index, size, root_hash, hashes) = proof_parts(proof)?;
 
     // The checkpoint: the log is the listing whose origin the checkpoint names, and it must have
     // signed the note under that origin.

@@ -7,7 +7,7 @@ use std::ffi::OsStr;
 use std::path::Path;
 
 use crate::git_e2e::{ALICE, Repo};
-use crate::harness::{Stack, show, sigstore_js, sigstore_python};
+use crate::harness::{Stack, show, sigstore_js, sigstore_python_verify};
 use crate::verify::{SIGNET, signed_commit, stderr};
 
 /// `signet bundle HEAD -o FILE --artifact FILE.artifact` in `repo`: the artifact digest it
@@ -44,21 +44,9 @@ fn js_verify(stack: &Stack, bundle: &Path, artifact: &Path, identity: &str) -> b
 }
 
 fn python_verify(stack: &Stack, bundle: &Path, identity: &str, digest: &str) -> bool {
-    let issuer = stack.issuer();
-    let args: Vec<&OsStr> = vec![
-        OsStr::new("verify"),
-        OsStr::new("identity"),
-        OsStr::new("--offline"),
-        OsStr::new("--bundle"),
-        bundle.as_os_str(),
-        OsStr::new("--cert-identity"),
-        OsStr::new(identity),
-        OsStr::new("--cert-oidc-issuer"),
-        OsStr::new(issuer.as_str()),
-        OsStr::new(digest),
-    ];
-    let o = sigstore_python(stack, &args);
-    o.status.success()
+    sigstore_python_verify(stack, bundle, identity, OsStr::new(digest))
+        .status
+        .success()
 }
 
 fn signet_verify(repo: &Repo, stack: &Stack, bundle: &Path, digest: &str) -> std::process::Output {

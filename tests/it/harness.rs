@@ -137,6 +137,32 @@ pub fn sigstore_js(stack: &Stack, bundle: &Path, artifact: &Path, identity: &str
         .expect("run node")
 }
 
+/// `sigstore verify identity --offline --bundle BUNDLE --cert-identity IDENTITY
+/// --cert-oidc-issuer <the stack's issuer> TARGET` (a file, or `sha256:<hex>`).
+pub fn sigstore_python_verify(
+    stack: &Stack,
+    bundle: &Path,
+    identity: &str,
+    target: &OsStr,
+) -> Output {
+    let issuer = stack.issuer();
+    sigstore_python(
+        stack,
+        &[
+            OsStr::new("verify"),
+            OsStr::new("identity"),
+            OsStr::new("--offline"),
+            OsStr::new("--bundle"),
+            bundle.as_os_str(),
+            OsStr::new("--cert-identity"),
+            OsStr::new(identity),
+            OsStr::new("--cert-oidc-issuer"),
+            OsStr::new(issuer.as_str()),
+            target,
+        ],
+    )
+}
+
 /// The sigstore-python CLI that `scripts/test.sh` installs (or `SIGNET_SIGSTORE_BIN`).
 pub fn sigstore_python(stack: &Stack, args: &[&OsStr]) -> Output {
     let bin = std::env::var_os("SIGNET_SIGSTORE_BIN")

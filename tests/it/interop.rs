@@ -6,7 +6,7 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-use crate::harness::{Stack, run, show, signet, sigstore_python};
+use crate::harness::{Stack, run, show, signet, sigstore_python, sigstore_python_verify};
 
 const ALICE: &str = "alice@example.com";
 
@@ -138,28 +138,13 @@ fn sigstore_python_verifies_what_signet_signs() {
     let o = sign(&stack, &file, &bundle);
     assert!(o.status.success(), "{}", show(&o));
 
-    let issuer = stack.issuer();
-    let args = |identity: &'static str| -> Vec<&OsStr> {
-        vec![
-            OsStr::new("verify"),
-            OsStr::new("identity"),
-            OsStr::new("--offline"),
-            OsStr::new("--bundle"),
-            bundle.as_os_str(),
-            OsStr::new("--cert-identity"),
-            OsStr::new(identity),
-            OsStr::new("--cert-oidc-issuer"),
-            OsStr::new(issuer.as_str()),
-            file.as_os_str(),
-        ]
-    };
-    let o = sigstore_python(&stack, &args(ALICE));
+    let o = sigstore_python_verify(&stack, &bundle, ALICE, file.as_os_str());
     assert!(
         o.status.success(),
         "sigstore-python rejected signet's bundle: {}",
         show(&o)
     );
-    let o = sigstore_python(&stack, &args("mallory@example.com"));
+    let o = sigstore_python_verify(&stack, &bundle, "mallory@example.com", file.as_os_str());
     assert!(
         !o.status.success(),
         "sigstore-python accepted a wrong identity: {}",
@@ -292,21 +277,7 @@ fn sign_bundle_with_the_stacks_signing_config() {
     );
 
     let issuer = stack.issuer();
-    let o = sigstore_python(
-        &stack,
-        &[
-            OsStr::new("verify"),
-            OsStr::new("identity"),
-            OsStr::new("--offline"),
-            OsStr::new("--bundle"),
-            bundle.as_os_str(),
-            OsStr::new("--cert-identity"),
-            OsStr::new(ALICE),
-            OsStr::new("--cert-oidc-issuer"),
-            OsStr::new(issuer.as_str()),
-            file.as_os_str(),
-        ],
-    );
+    let o = sigstore_python_verify(&stack, &bundle, ALICE, file.as_os_str());
     assert!(
         o.status.success(),
         "sigstore-python rejected the timestamped bundle: {}",
