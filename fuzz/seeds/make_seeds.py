@@ -78,7 +78,7 @@ def jwt(claims):
 
 
 def main():
-    for target in ["bundle", "trusted_root", "checkpoint", "certificate", "rekor_response", "fulcio_response", "token"]:
+    for target in ["bundle", "trusted_root", "checkpoint", "certificate", "rekor_response", "fulcio_response", "token", "tsp", "dsse"]:
         shutil.rmtree(SEEDS / target, ignore_errors=True)
 
     # bundle: positives of each version, plus a few negatives and shapes signet rejects.
@@ -90,6 +90,13 @@ def main():
         "bundle-negative-log-index_fail",
         "bundle-empty-certificate-chain_fail",
         "managed-key-happy-path",
+        # DSSE (Rekor v1 dsse and intoto entries, the latter with a timestamp), Rekor v2
+        # (message signature and DSSE), a managed key with its own trusted root.
+        "happy-path-intoto-in-dsse-v3",
+        "intoto-with-custom-trust-root",
+        "rekor2-happy-path",
+        "rekor2-dsse-happy-path",
+        "managed-key-and-trusted-root",
     ]:
         write("bundle", case + ".json", (CASES / case / "bundle.sigstore.json").read_bytes())
 
@@ -129,6 +136,39 @@ def main():
     write("fulcio_response", "detached-sct.json",
           json.dumps({"signedCertificateDetachedSct": {"chain": {"certificates": chain[:1]}, "signedCertificateTimestamp": "AA=="}}))
     write("fulcio_response", "empty-chain.json", '{"signedCertificateEmbeddedSct":{"chain":{"certificates":[]}}}')
+
+    # tsp: `signedTimestamp` DER (a TimeStampResp) framed as the target reads it: one byte n, the
+    # n signed bytes (the bundle's signature, which the imprint covers), then the timestamp.
+    # The first three verify against the staging root the target trusts; the others are tokens
+    # of other TSAs (one with a long untrusted embedded chain), so mutations see several shapes.
+    for case in [
+        "rekor2-happy-path",
+        "rekor2-timestamp-with-embedded-cert",
+        "rekor2-timestamp-without-embedded-cert",
+        "rekor2-timestamp-with-expired-cert-chain",
+        "rekor2-timestamp-untrusted-tsa-with-embedded-cert_fail",
+        "rekor2-dsse-happy-path",
+        "managed-key-happy-path",
+        "intoto-with-custom-trust-root",
+    ]:
+        b = bundle(case)
+        if "dsseEnvelope" in b:
+            sig = base64.b64decode(b["dsseEnvelope"]["signatures"][0]["sig"])
+        else:
+            sig = base64.b64decode(b["messageSignature"]["signature"])
+        ts = b["verificationMaterial"]["timestampVerificationData"]["rfc3161Timestamps"][0]
+        assert len(sig) < 256
+        write("tsp", case + ".der", bytes([len(sig)]) + sig + base64.b64decode(ts["signedTimestamp"]))
+
+    # dsse: the `dsseEnvelope` objects of the DSSE conformance bundles (Rekor v1 dsse/intoto, v2).
+    for case in [
+        "happy-path-intoto-in-dsse-v3",
+        "dsse-mismatch-envelope_fail",
+        "intoto-with-custom-trust-root",
+        "rekor2-dsse-happy-path",
+        "rekor2-dsse-mismatch-envelope_fail",
+    ]:
+        write("dsse", case + ".json", json.dumps(bundle(case)["dsseEnvelope"], indent=1))
 
     # token: JWT-shaped strings (email, sub only, expired), and an opaque token.
     write("token", "email.jwt", jwt({"iss": "https://oauth2.sigstore.dev/auth", "sub": "CgkxMjM0NTY3ODkSJmh0dHBzOi8vZ2l0aHViLmNvbS9sb2dpbi9vYXV0aA", "email": "signer@example.com", "email_verified": True, "aud": "sigstore", "exp": 1893456000, "iat": 1893455400}))
