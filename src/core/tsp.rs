@@ -66,8 +66,14 @@ pub enum TimestampError {
     Attribute { oid: String },
     #[error("timestamp message-digest attribute is not the {algorithm} hash of its TSTInfo")]
     ContentDigestMismatch { algorithm: String },
-    #[error("timestamp imprint is not the {algorithm} hash of the signed bytes")]
-    ImprintMismatch { algorithm: String },
+    #[error(
+        "timestamp imprint is not the {algorithm} hash of the signed bytes: it stamps {stamped}, the bytes hash to {expected}"
+    )]
+    ImprintMismatch {
+        algorithm: String,
+        stamped: String,
+        expected: String,
+    },
     #[error("hash algorithm {0} is not supported in timestamps")]
     UnsupportedHash(String),
     #[error("timestamp signature algorithm {0} is not supported")]
@@ -677,14 +683,23 @@ fn check_tsa_leaf(cert: &Certificate) -> Result<(), TimestampError> {
     }
 }
 
-fn check_issuer_ca(cert: &Certificate) -> Result<(), TimestampError> {
+/// A CA on the TSA's path, with `depth` CA certificates between it and the TSA's certificate.
+fn check_issuer_ca(cert: &Certificate, depth: usize) -> Result<(), TimestampError> {
     let tbs = cert.tbs_certificate();
     let bad = |reason: &str| TimestampError::Chain {
         subject: subject(cert),
         reason: reason.to_owned(),
     };
     match tbs.get_extension::<BasicConstraints>() {
-        Ok(Some((_, bc))) if bc.ca => {}
+        Ok(Some((_, bc))) if bc.ca => {
+            if let Some(allowed) = bc.path_len_constraint
+                && usize::from(allowed) < depth
+            {
+                return Err(bad(&format!(
+                    "its path length constraint {allowed} allows fewer CAs below it than the {depth} there are"
+                )));
+            }
+        }
         _ => return Err(bad("it issues certificates but is not a CA")),
     }
     match tbs.get_extension::<KeyUsage>() {
@@ -710,9 +725,9 @@ fn check_path(path: &[PathCert<'_>], at: UnixTime) -> Result<(), TimestampError>
         check_critical(c.cert)?;
     }
     check_tsa_leaf(path[0].cert)?;
-    for pair in path.windows(2) {
+    for (depth, pair) in path.windows(2).enumerate() {
         let (child, parent) = (pair[0], pair[1]);
-        check_issuer_ca(parent.cert)?;
+        check_issuer_ca(parent.cert, depth)?;
         if child.cert.tbs_certificate().issuer() != parent.cert.tbs_certificate().subject() {
             return Err(TimestampError::Chain {
                 subject: subject(child.cert),
@@ -831,9 +846,12 @@ pub fn verify_timestamp(
     let token = parse_token(token_of(token_der)?)?;
     token.check_content_digest()?;
     let imprint_hash = hash_alg(token.tst.imprint_alg)?;
-    if imprint_hash.digest(signed) != token.tst.imprint {
+    let expected = imprint_hash.digest(signed);
+    if expected != token.tst.imprint {
         return Err(TimestampError::ImprintMismatch {
             algorithm: hash_name(imprint_hash),
+            stamped: hex::encode(token.tst.imprint),
+            expected: hex::encode(expected),
         });
     }
     let at = token.tst.gen_time;
@@ -956,6 +974,8 @@ pub fn token_from_response(
     if token.tst.imprint_alg != OID_SHA256 || token.tst.imprint != digest {
         return Err(TimestampError::ImprintMismatch {
             algorithm: hash_name(HashAlg::Sha256),
+            stamped: hex::encode(token.tst.imprint),
+            expected: hex::encode(digest),
         });
     }
     match &token.tst.nonce {
