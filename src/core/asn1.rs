@@ -10,6 +10,27 @@ pub struct Tlv<'a> {
     pub content: &'a [u8],
 }
 
+/// Exactly one TLV in `content` (`what` names it in the error), with nothing after it.
+pub fn read_one<'a>(content: &'a [u8], what: &str) -> Result<Tlv<'a>, String> {
+    let (tlv, rest) = read_tlv(content).map_err(str::to_owned)?;
+    if !rest.is_empty() {
+        return Err(format!("trailing bytes after {what}"));
+    }
+    Ok(tlv)
+}
+
+/// `tlv` must have tag `tag` (`what` names it in the error).
+pub fn expect_tag(tlv: &Tlv<'_>, tag: u8, what: &str) -> Result<(), String> {
+    if tlv.tag == tag {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what} has tag {:#04x}, expected {tag:#04x}",
+            tlv.tag
+        ))
+    }
+}
+
 /// Read one definite-length TLV with a single-byte tag from the front of `input`.
 pub fn read_tlv(input: &[u8]) -> Result<(Tlv<'_>, &[u8]), &'static str> {
     let (&tag, rest) = input.split_first().ok_or("truncated DER (tag)")?;

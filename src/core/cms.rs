@@ -293,22 +293,11 @@ impl ParsedSignature {
 }
 
 fn one<'a>(content: &'a [u8], what: &str) -> Result<Tlv<'a>, CmsError> {
-    let (tlv, rest) = read_tlv(content).map_err(malformed)?;
-    if !rest.is_empty() {
-        return Err(malformed(format!("trailing bytes after {what}")));
-    }
-    Ok(tlv)
+    super::asn1::read_one(content, what).map_err(malformed)
 }
 
 fn expect(tlv: &Tlv<'_>, tag: u8, what: &str) -> Result<(), CmsError> {
-    if tlv.tag == tag {
-        Ok(())
-    } else {
-        Err(malformed(format!(
-            "{what} has tag {:#04x}, expected {tag:#04x}",
-            tlv.tag
-        )))
-    }
+    super::asn1::expect_tag(tlv, tag, what).map_err(malformed)
 }
 
 fn parse_oid(tlv: &Tlv<'_>) -> Result<ObjectIdentifier, CmsError> {

@@ -131,22 +131,11 @@ pub struct VerifiedTimestamp {
 // DER walking
 
 fn one<'a>(content: &'a [u8], what: &str) -> Result<Tlv<'a>, TimestampError> {
-    let (tlv, rest) = read_tlv(content).map_err(malformed)?;
-    if !rest.is_empty() {
-        return Err(malformed(format!("trailing bytes after {what}")));
-    }
-    Ok(tlv)
+    super::asn1::read_one(content, what).map_err(malformed)
 }
 
 fn expect(tlv: &Tlv<'_>, tag: u8, what: &str) -> Result<(), TimestampError> {
-    if tlv.tag == tag {
-        Ok(())
-    } else {
-        Err(malformed(format!(
-            "{what} has tag {:#04x}, expected {tag:#04x}",
-            tlv.tag
-        )))
-    }
+    super::asn1::expect_tag(tlv, tag, what).map_err(malformed)
 }
 
 fn kids<'a>(tlv: &Tlv<'a>, tag: u8, what: &str) -> Result<Vec<Tlv<'a>>, TimestampError> {
