@@ -100,16 +100,8 @@ impl HttpClient {
             .inner
             .post(url)
             .header(reqwest::header::CONTENT_TYPE, content_type)
-            .header(reqwest::header::ACCEPT, accept)
             .body(body);
-        let mut resp = request.send().await.map_err(|e| PortError::Transport {
-            service,
-            url: url.to_owned(),
-            detail: describe(&e),
-        })?;
-        let status = resp.status().as_u16();
-        let body = read_body(&mut resp, service, url).await?;
-        Ok(Response { status, body })
+        self.send_accepting(service, url, request, accept).await
     }
 
     /// GET `url` and read the whole response (bounded by `MAX_RESPONSE_BYTES`).
@@ -124,8 +116,20 @@ impl HttpClient {
         url: &str,
         request: reqwest::RequestBuilder,
     ) -> Result<Response, PortError> {
+        self.send_accepting(service, url, request, "application/json")
+            .await
+    }
+
+    /// Send a request accepting `accept` and read the whole response.
+    async fn send_accepting(
+        &self,
+        service: &'static str,
+        url: &str,
+        request: reqwest::RequestBuilder,
+        accept: &'static str,
+    ) -> Result<Response, PortError> {
         let mut resp = request
-            .header(reqwest::header::ACCEPT, "application/json")
+            .header(reqwest::header::ACCEPT, accept)
             .send()
             .await
             .map_err(|e| PortError::Transport {

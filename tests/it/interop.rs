@@ -251,21 +251,24 @@ fn sign_bundle_with_the_stacks_signing_config() {
     let file = stack.path("configured.txt");
     std::fs::write(&file, b"signed with the services a signing config names\n").unwrap();
     let bundle = stack.path("configured.sigstore.json");
-
-    let mut c = signet(&stack);
-    c.env_remove("SIGNET_FULCIO_URL")
-        .env_remove("SIGNET_REKOR_URL")
-        .arg("sign-bundle")
-        .arg("--identity-token")
-        .arg(stack.token(ALICE))
-        .arg("--signing-config")
-        .arg(&config)
-        .arg("--trusted-root")
-        .arg(stack.trusted_root())
-        .arg("--bundle")
-        .arg(&bundle)
-        .arg(&file);
-    let o = run(c);
+    // sign-bundle with the services of `config` only.
+    let sign_configured = |bundle: &Path| {
+        let mut c = signet(&stack);
+        c.env_remove("SIGNET_FULCIO_URL")
+            .env_remove("SIGNET_REKOR_URL")
+            .arg("sign-bundle")
+            .arg("--identity-token")
+            .arg(stack.token(ALICE))
+            .arg("--signing-config")
+            .arg(&config)
+            .arg("--trusted-root")
+            .arg(stack.trusted_root())
+            .arg("--bundle")
+            .arg(bundle)
+            .arg(&file);
+        run(c)
+    };
+    let o = sign_configured(&bundle);
     assert!(o.status.success(), "{}", show(&o));
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&bundle).unwrap()).unwrap();
     let timestamps =
@@ -295,18 +298,7 @@ fn sign_bundle_with_the_stacks_signing_config() {
     let mut v2 = ctc["signingConfig"].clone();
     v2["rekorTlogUrls"][0]["majorApiVersion"] = 2.into();
     std::fs::write(&config, serde_json::to_vec(&v2).unwrap()).unwrap();
-    let mut c = signet(&stack);
-    c.env_remove("SIGNET_FULCIO_URL")
-        .env_remove("SIGNET_REKOR_URL")
-        .arg("sign-bundle")
-        .arg("--identity-token")
-        .arg(stack.token(ALICE))
-        .arg("--signing-config")
-        .arg(&config)
-        .arg("--bundle")
-        .arg(stack.path("never.sigstore.json"))
-        .arg(&file);
-    let o = run(c);
+    let o = sign_configured(&stack.path("never.sigstore.json"));
     assert_eq!(o.status.code(), Some(2), "{}", show(&o));
     assert!(!stack.path("never.sigstore.json").exists());
     assert!(

@@ -62,11 +62,12 @@ pub enum San {
     Uri(String),
 }
 
-/// A profile that emits a fixed subject, issuer and list of extensions, in order.
-struct Fixed {
-    issuer: Option<Name>,
-    subject: Name,
-    extensions: Vec<Extension>,
+/// A profile that emits a fixed subject, issuer (none: self-issued) and list of extensions, in
+/// order.
+pub(crate) struct Fixed {
+    pub(crate) issuer: Option<Name>,
+    pub(crate) subject: Name,
+    pub(crate) extensions: Vec<Extension>,
 }
 
 impl BuilderProfile for Fixed {

@@ -28,17 +28,17 @@ use der::asn1::OctetString;
 use der::{Decode, Encode};
 use p256::ecdsa::{DerSignature, SigningKey, VerifyingKey, signature::Signer};
 use sha2::{Digest, Sha256};
-use spki::{SubjectPublicKeyInfoOwned, SubjectPublicKeyInfoRef};
+use spki::SubjectPublicKeyInfoOwned;
 use time::OffsetDateTime;
-use x509_cert::builder::{Builder, CertificateBuilder, profile::BuilderProfile};
-use x509_cert::certificate::{Certificate, TbsCertificate};
+use x509_cert::builder::{Builder, CertificateBuilder};
+use x509_cert::certificate::Certificate;
 use x509_cert::ext::Extension;
 use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages};
 use x509_cert::name::Name;
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::time::{Time, Validity};
 
-use crate::ca::CaError;
+use crate::ca::{CaError, Fixed};
 use crate::error::MAX_BODY;
 
 pub const QUERY_CONTENT_TYPE: &str = "application/timestamp-query";
@@ -229,29 +229,6 @@ pub struct Tsa {
     pub root_der: Vec<u8>,
 }
 
-struct Fixed {
-    issuer: Name,
-    subject: Name,
-    extensions: Vec<Extension>,
-}
-
-impl BuilderProfile for Fixed {
-    fn get_issuer(&self, _subject: &Name) -> Name {
-        self.issuer.clone()
-    }
-    fn get_subject(&self) -> Name {
-        self.subject.clone()
-    }
-    fn build_extensions(
-        &self,
-        _spk: SubjectPublicKeyInfoRef<'_>,
-        _issuer_spk: SubjectPublicKeyInfoRef<'_>,
-        _tbs: &TbsCertificate,
-    ) -> x509_cert::builder::Result<Vec<Extension>> {
-        Ok(self.extensions.clone())
-    }
-}
-
 fn build_err(e: impl std::fmt::Display) -> CaError {
     CaError::Build(e.to_string())
 }
@@ -282,7 +259,7 @@ fn certificate(
     let mut serial: [u8; 20] = rand::random();
     serial[0] = (serial[0] & 0x7f) | 0x01;
     let profile = Fixed {
-        issuer: Name::from_str(issuer).map_err(build_err)?,
+        issuer: Some(Name::from_str(issuer).map_err(build_err)?),
         subject: Name::from_str(subject).map_err(build_err)?,
         extensions,
     };
