@@ -281,7 +281,9 @@ fn finish(
     let mut timestamps = Vec::new();
     for token in timestamp_tokens(&checked.parsed) {
         let ts = tsp::verify_timestamp(&token, &checked.parsed.signature, root)?;
-        x509::verify_chain(&checked.leaf, root, ts.time).map_err(GitSigError::ChainAtTimestamp)?;
+        for at in [ts.time, ts.latest] {
+            x509::verify_chain(&checked.leaf, root, at).map_err(GitSigError::ChainAtTimestamp)?;
+        }
         timestamps.push((ts.time, ts.tsa));
     }
     let leaf = &checked.leaf;

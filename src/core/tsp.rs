@@ -122,6 +122,9 @@ fn malformed(e: impl std::fmt::Display) -> TimestampError {
 pub struct VerifiedTimestamp {
     /// genTime, whole seconds (a fraction is dropped).
     pub time: UnixTime,
+    /// `time`, plus one second when genTime has a fraction: the real time lies in
+    /// `time..=latest`, so whatever must hold at the token's time is checked at both ends.
+    pub latest: UnixTime,
     /// The trusted root's `uri` of the authority, or the signing certificate's subject DN when
     /// the root gives no uri.
     pub tsa: String,
@@ -199,8 +202,9 @@ fn hash_name(h: HashAlg) -> String {
     format!("{h:?}").to_uppercase()
 }
 
-/// GeneralizedTime `YYYYMMDDHHMMSS[.f+]Z` → unix seconds, the fraction dropped.
-fn parse_generalized_time(tlv: &Tlv<'_>) -> Result<UnixTime, TimestampError> {
+/// GeneralizedTime `YYYYMMDDHHMMSS[.f+]Z` → unix seconds (the fraction dropped), and whether
+/// the fraction was not zero.
+fn parse_generalized_time(tlv: &Tlv<'_>) -> Result<(UnixTime, bool), TimestampError> {
     expect(tlv, 0x18, "genTime")?;
     let bad = || malformed("genTime is not YYYYMMDDHHMMSS[.fff]Z");
     let body = tlv.content.strip_suffix(b"Z").ok_or_else(bad)?;
@@ -226,7 +230,8 @@ fn parse_generalized_time(tlv: &Tlv<'_>) -> Result<UnixTime, TimestampError> {
         .with_hms(num(8..10) as u8, num(10..12) as u8, num(12..14) as u8)
         .map_err(malformed)?
         .assume_utc();
-    Ok(UnixTime(dt.unix_timestamp()))
+    let fractional = fraction.is_some_and(|f| f.iter().any(|&d| d != b'0'));
+    Ok((UnixTime(dt.unix_timestamp()), fractional))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -238,6 +243,7 @@ struct TstInfo<'a> {
     imprint_alg: ObjectIdentifier,
     imprint: &'a [u8],
     gen_time: UnixTime,
+    gen_time_fractional: bool,
     nonce: Option<Tlv<'a>>,
 }
 
@@ -367,7 +373,7 @@ fn parse_tst_info(der: &[u8]) -> Result<TstInfo<'_>, TimestampError> {
         _ => return Err(malformed("messageImprint is not (algorithm, hash)")),
     };
     expect(serial, 0x02, "TSTInfo serialNumber")?;
-    let gen_time = parse_generalized_time(gen_time)?;
+    let (gen_time, gen_time_fractional) = parse_generalized_time(gen_time)?;
     // Optional fields, each at most once and in this order: accuracy, ordering, nonce, tsa,
     // extensions.
     const ORDER: [u8; 5] = [0x30, 0x01, 0x02, 0xa0, 0xa1];
@@ -387,6 +393,7 @@ fn parse_tst_info(der: &[u8]) -> Result<TstInfo<'_>, TimestampError> {
         imprint_alg,
         imprint,
         gen_time,
+        gen_time_fractional,
         nonce,
     })
 }
@@ -844,6 +851,13 @@ pub fn verify_timestamp(
         });
     }
     let at = token.tst.gen_time;
+    // A fractional genTime lies strictly between `at` and `latest`: windows and validity must
+    // hold at both.
+    let latest = if token.tst.gen_time_fractional {
+        UnixTime(at.0.saturating_add(1))
+    } else {
+        at
+    };
 
     // The embedded certificate the signer identifier names, if any.
     let embedded = match token
@@ -875,7 +889,7 @@ pub fn verify_timestamp(
                 }),
         };
         let Some(path) = path else { continue };
-        if !ca.valid_for.contains(at) {
+        if !ca.valid_for.contains(at) || !ca.valid_for.contains(latest) {
             outside_window.get_or_insert(TimestampError::AuthorityNotValidAt {
                 tsa: if ca.uri.is_empty() {
                     subject(path[0].cert)
@@ -888,12 +902,14 @@ pub fn verify_timestamp(
             continue;
         }
         let checked = check_path(&path, at)
+            .and_then(|()| check_path(&path, latest))
             .and_then(|()| check_ess(&token, path[0]))
             .and_then(|()| check_signature(&token, path[0]));
         match checked {
             Ok(()) => {
                 return Ok(VerifiedTimestamp {
                     time: at,
+                    latest,
                     tsa: if ca.uri.is_empty() {
                         subject(path[0].cert)
                     } else {

@@ -116,12 +116,9 @@ fn conformance_timestamps_that_verify() {
         let v = case(name)
             .verify()
             .unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(
-            v,
-            VerifiedTimestamp {
-                time: UnixTime(time),
-                tsa: tsa.into()
-            },
+        assert_eq!((v.time, v.tsa.as_str()), (UnixTime(time), tsa), "{name}");
+        assert!(
+            v.latest == v.time || v.latest == UnixTime(time + 1),
             "{name}"
         );
     }
@@ -386,8 +383,9 @@ fn generalized_time_forms() {
             content: s.as_bytes(),
         })
     };
-    assert_eq!(t("20240101000000Z").unwrap(), UnixTime(T0));
-    assert_eq!(t("20240101000000.999Z").unwrap(), UnixTime(T0));
+    assert_eq!(t("20240101000000Z").unwrap(), (UnixTime(T0), false));
+    assert_eq!(t("20240101000000.999Z").unwrap(), (UnixTime(T0), true));
+    assert_eq!(t("20240101000000.000Z").unwrap(), (UnixTime(T0), false));
     for bad in [
         "20240101000000",
         "20240101000000.Z",
@@ -592,6 +590,7 @@ fn mini_tsa_tokens_verify_by_issuer_serial_and_by_key_id() {
             v,
             VerifiedTimestamp {
                 time: UnixTime(T0 + 600),
+                latest: UnixTime(T0 + 600),
                 tsa: TSA_URI.into()
             }
         );
@@ -604,6 +603,22 @@ fn mini_tsa_tokens_verify_by_issuer_serial_and_by_key_id() {
     };
     let v = verify_timestamp(&tsa.response(&shape), b"sig", &root).unwrap();
     assert_eq!(v.time, UnixTime(T0 + 600));
+    assert_eq!(v.latest, UnixTime(T0 + 601));
+    // The leaf's last second (notAfter T0 + 1 h, inclusive) is fine; half a second after it is
+    // not, though the whole seconds are equal.
+    let at_end = Shape {
+        gen_time: "20240101010000Z",
+        ..tsa.shape(b"sig")
+    };
+    verify_timestamp(&tsa.response(&at_end), b"sig", &root).unwrap();
+    let past_end = Shape {
+        gen_time: "20240101010000.5Z",
+        ..tsa.shape(b"sig")
+    };
+    assert!(matches!(
+        verify_timestamp(&tsa.response(&past_end), b"sig", &root),
+        Err(TimestampError::NotValidAt { at: UnixTime(t), .. }) if t == T0 + 3_601
+    ));
 }
 
 #[test]

@@ -168,11 +168,18 @@ pub fn verify_bundle(
         evidence.push(e);
     }
 
-    // 2. RFC 3161 timestamps over the signature, from the trusted root's authorities.
+    // 2. RFC 3161 timestamps over the signature, from the trusted root's authorities. What
+    // must hold at a verified time is checked at each one, and at both ends of the second a
+    // fractional timestamp lies in.
+    let mut check_at = Vec::new();
     for token in &bundle.timestamps {
         let ts = tsp::verify_timestamp(token, bundle.content.signature(), root)?;
+        if ts.latest != ts.time {
+            check_at.push(ts.latest);
+        }
         times.push((ts.time, TimeSource::Tsa { tsa: ts.tsa }));
     }
+    check_at.extend(times.iter().map(|(t, _)| *t));
     let signed_at = times
         .iter()
         .map(|(t, _)| *t)
@@ -181,7 +188,7 @@ pub fn verify_bundle(
     // A Rekor v2 log key has no integrated time to be checked at: it must be valid at every
     // verified time.
     for e in &evidence {
-        for (t, _) in &times {
+        for t in &check_at {
             rekor::check_log_valid_at(e, *t)?;
         }
     }
@@ -206,7 +213,7 @@ pub fn verify_bundle(
             }
             let leaf = Leaf::from_der(leaf_der)?;
             let mut issuer = None;
-            for (t, _) in &times {
+            for t in &check_at {
                 issuer = Some(x509::verify_chain(&leaf, root, *t)?);
             }
             if let Some(issuer) = issuer {

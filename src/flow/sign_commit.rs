@@ -221,8 +221,10 @@ pub async fn sign_payload_with<T: TimestampAuthority>(
         // What goes into the signature must verify the way a verifier will check it.
         let stamped = tsp::verify_timestamp(&token, &signature, root)
             .map_err(|e| untrusted(SigningError::from(e)))?;
-        if let Err(e) = leaf.check_valid_at(stamped.time) {
-            return Err(untrusted(SigningError::Certificate(e)));
+        for at in [stamped.time, stamped.latest] {
+            if let Err(e) = leaf.check_valid_at(at) {
+                return Err(untrusted(SigningError::Certificate(e)));
+            }
         }
         unsigned.push(cms::Attribute {
             oid: gitsig::OID_TIMESTAMP_TOKEN,
