@@ -134,3 +134,61 @@ fn every_conformance_case_by_path_and_by_digest() {
         "these cases now behave; remove them from EXPECTED_FAILURES: {fixed:?}"
     );
 }
+
+/// What the protocol allows but signet does not do is refused as a usage error with a hint,
+/// never silently ignored: `--staging`, a managed key that is not a PEM public key, and both a
+/// key and an identity.
+#[test]
+fn unsupported_protocol_options_are_usage_errors() {
+    let dir = cases_dir().join("happy-path-v0.3");
+    let bundle = dir.join("bundle.sigstore.json");
+    let artifact = cases_dir().join("a.txt");
+    let run = |args: &[&std::ffi::OsStr]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_signet"));
+        c.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .stdin(Stdio::null())
+            .arg("verify-bundle")
+            .arg("--bundle")
+            .arg(&bundle)
+            .args(args)
+            .arg(&artifact);
+        c.output().expect("run signet")
+    };
+    let id = |s: &'static str| std::ffi::OsStr::new(s);
+    let identity = [
+        id("--certificate-identity"),
+        id(DEFAULT_IDENTITY),
+        id("--certificate-oidc-issuer"),
+        id(DEFAULT_ISSUER),
+    ];
+
+    let o = run(&identity);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+
+    let mut staging = identity.to_vec();
+    staging.push(id("--staging"));
+    let o = run(&staging);
+    assert_eq!(o.status.code(), Some(2), "{}", show(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("--trusted-root"),
+        "{}",
+        show(&o)
+    );
+
+    let not_a_key = dir.join("README");
+    let o = run(&[id("--key"), not_a_key.as_os_str()]);
+    assert_eq!(o.status.code(), Some(2), "{}", show(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("PUBLIC KEY"),
+        "{}",
+        show(&o)
+    );
+
+    let key = cases_dir().join("managed-key-happy-path/key.pub");
+    let mut both = identity.to_vec();
+    both.extend([id("--key"), key.as_os_str()]);
+    let o = run(&both);
+    assert_eq!(o.status.code(), Some(2), "{}", show(&o));
+    assert!(o.stdout.is_empty());
+}
