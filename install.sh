@@ -28,7 +28,8 @@ cargo build --release --locked --workspace --bins
 bindir="$prefix/bin"
 mkdir -p "$bindir"
 for b in signet signet-teststack; do
-  install -m 0755 "target/release/$b" "$bindir/$b"
+  # cargo builds into $CARGO_TARGET_DIR when the user sets it.
+  install -m 0755 "${CARGO_TARGET_DIR:-target}/release/$b" "$bindir/$b"
 done
 say "installed signet and signet-teststack into $bindir"
 case ":$PATH:" in *":$bindir:"*) ;; *) say "note: $bindir is not on your PATH" ;; esac

@@ -3,10 +3,11 @@
 
 bench_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
-# bench_find_bin NAME EXPLICIT_PATH FLAG: the explicit path, else target/release/NAME, else PATH.
+# bench_find_bin NAME EXPLICIT_PATH FLAG: the explicit path, else target/release/NAME (or under
+# $CARGO_TARGET_DIR), else PATH.
 bench_find_bin() {
     if [ -n "$2" ]; then echo "$2"; return; fi
-    for p in "$bench_root/target/release/$1" "$(command -v "$1" || true)"; do
+    for p in "${CARGO_TARGET_DIR:-$bench_root/target}/release/$1" "$(command -v "$1" || true)"; do
         if [ -n "$p" ] && [ -x "$p" ]; then echo "$p"; return; fi
     done
     echo "$me: $1 not found; build it (cargo build --release --locked --workspace) or pass $3 PATH" >&2
