@@ -155,7 +155,9 @@ fn teststack_timestamps_verify_against_its_root_only() {
 fn a_timestamped_commit_verifies_and_a_foreign_or_untrusted_token_does_not() {
     use crate::git_e2e::{Repo, split_commit};
     use crate::harness::show;
-    use crate::verify::{SIGNET, only_error_kind, signed_commit, verify_json, write_commit};
+    use crate::verify::{
+        SIGNET, only_error_kind, signed_commit, verify_commit, verify_json, write_commit,
+    };
     use signet::core::{cms, gitsig};
 
     let stack = Stack::start();
@@ -179,6 +181,15 @@ fn a_timestamped_commit_verifies_and_a_foreign_or_untrusted_token_does_not() {
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(
         text.contains(", timestamp ") && text.contains("/api/v1/timestamp"),
+        "{}",
+        show(&o)
+    );
+    // git's own verification (gpg mode) shows it too, on stderr.
+    let o = verify_commit(&repo, &[], &first);
+    assert!(o.status.success(), "{}", show(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("timestamp:") && err.contains("/api/v1/timestamp"),
         "{}",
         show(&o)
     );
