@@ -539,6 +539,7 @@ fn self_check(
         None,
         root,
         &policy,
+        signet::flow::verify_commit::Stored::None,
         None::<&signet::adapters::rekor::RekorClient>,
     ));
     match report.outcome {

@@ -11,6 +11,7 @@ pub mod http;
 #[cfg(target_os = "linux")]
 pub mod keyring;
 pub mod loopback;
+pub mod notes;
 pub mod oidc;
 pub mod rekor;
 pub mod repo;

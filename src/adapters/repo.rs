@@ -97,20 +97,20 @@ impl GitEnv {
 
 /// An open repository plus the extra object stores from [`GitEnv`].
 pub struct Repo {
-    repo: gix::Repository,
+    pub(crate) repo: gix::Repository,
     /// Searched before the repository's own store, in order.
     extra: Vec<gix::odb::Handle>,
 }
 
 /// The object search path: extra stores first, then the repository's own.
-struct Odb<'r> {
+pub(crate) struct Odb<'r> {
     extra: &'r [gix::odb::Handle],
     primary: &'r gix::OdbHandle,
 }
 
 impl Odb<'_> {
     /// The kind and size of `id` from the first store that has it, `None` if none does.
-    fn header(&self, id: &oid) -> Result<Option<gix::objs::Header>, RepoError> {
+    pub(crate) fn header(&self, id: &oid) -> Result<Option<gix::objs::Header>, RepoError> {
         for store in self.extra {
             if let Some(h) = store.try_header(id).map_err(git)? {
                 return Ok(Some(h));
@@ -136,7 +136,7 @@ impl gix::objs::Find for Odb<'_> {
 }
 
 /// The error's message and its causes, joined like `git`'s `fatal: a: b`.
-fn chain(err: &dyn std::error::Error) -> String {
+pub(crate) fn chain(err: &dyn std::error::Error) -> String {
     let mut out = err.to_string();
     let mut source = err.source();
     while let Some(cause) = source {
@@ -150,11 +150,11 @@ fn chain(err: &dyn std::error::Error) -> String {
     out
 }
 
-fn git(err: impl std::error::Error) -> RepoError {
+pub(crate) fn git(err: impl std::error::Error) -> RepoError {
     RepoError::Git(chain(&err))
 }
 
-fn kind_name(kind: gix::objs::Kind) -> String {
+pub(crate) fn kind_name(kind: gix::objs::Kind) -> String {
     kind.as_bytes().iter().map(|&b| char::from(b)).collect()
 }
 
@@ -215,7 +215,7 @@ impl Repo {
         self.repo.object_hash().len_in_hex()
     }
 
-    fn odb(&self) -> Odb<'_> {
+    pub(crate) fn odb(&self) -> Odb<'_> {
         Odb {
             extra: &self.extra,
             primary: &self.repo.objects,
@@ -223,7 +223,7 @@ impl Repo {
     }
 
     /// A full-length hex id of this repository's hash kind.
-    fn parse_id(&self, id: &str) -> Result<ObjectId, RepoError> {
+    pub(crate) fn parse_id(&self, id: &str) -> Result<ObjectId, RepoError> {
         let bad = || RepoError::BadId {
             id: id.to_string(),
             expected: self.hex_len(),
@@ -234,7 +234,7 @@ impl Repo {
         ObjectId::from_hex(id.as_bytes()).map_err(|_| bad())
     }
 
-    fn header(&self, id: &oid) -> Result<gix::objs::Header, RepoError> {
+    pub(crate) fn header(&self, id: &oid) -> Result<gix::objs::Header, RepoError> {
         self.odb()
             .header(id)?
             .ok_or_else(|| RepoError::NotFound { id: id.to_string() })

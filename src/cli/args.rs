@@ -45,6 +45,69 @@ pub enum Command {
     /// Git hooks: `signet hook pre-receive` enforces the policy on pushes (docs/server.md).
     #[command(subcommand)]
     Hook(HookCommand),
+    /// Stored bundles in git notes: keep the log proof of gitsign online-mode signatures in the
+    /// repository (refs/notes/signet, or signet.notesRef) so they verify offline (docs/notes.md).
+    #[command(subcommand)]
+    Notes(NotesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NotesCommand {
+    /// For every signed commit and tag selected whose signature embeds no log entry and has no
+    /// stored bundle: look the entry up in Rekor, verify it, and store it as a Sigstore bundle.
+    Fetch(NotesFetchArgs),
+    /// Store a bundle for one signed commit or tag, after verifying it against the signature.
+    Add(NotesAddArgs),
+    /// Print the bundle stored for a commit or tag.
+    Show(NotesShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct NotesFetchArgs {
+    /// Commits and annotated tags with their history, or ranges A..B (default HEAD).
+    #[arg(value_name = "RANGE", conflicts_with = "all")]
+    pub revs: Vec<String>,
+
+    /// Every commit and annotated tag reachable from any branch or tag.
+    #[arg(long)]
+    pub all: bool,
+
+    /// The Rekor to look entries up in (default signet.rekor / SIGNET_REKOR_URL, else the
+    /// public-good Rekor).
+    #[arg(long, value_name = "URL")]
+    pub rekor_url: Option<String>,
+
+    /// trusted_root.json the entries are verified against (else SIGNET_TRUSTED_ROOT,
+    /// signet.trustedRoot, SIGSTORE_ROOT_FILE, else the embedded public-good root).
+    #[arg(long, value_name = "FILE")]
+    pub trusted_root: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct NotesAddArgs {
+    /// The signed commit or annotated tag.
+    #[arg(value_name = "REV")]
+    pub rev: String,
+
+    /// The Sigstore bundle to store (default: standard input).
+    #[arg(long, value_name = "FILE", default_value = "-")]
+    pub bundle: PathBuf,
+
+    /// Replace a bundle already stored for the object.
+    #[arg(long)]
+    pub force: bool,
+
+    /// trusted_root.json the bundle is verified against (else SIGNET_TRUSTED_ROOT,
+    /// signet.trustedRoot, SIGSTORE_ROOT_FILE, else the embedded public-good root).
+    #[arg(long, value_name = "FILE")]
+    pub trusted_root: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct NotesShowArgs {
+    /// The commit or annotated tag.
+    #[arg(value_name = "REV", default_value = "HEAD")]
+    pub rev: String,
 }
 
 #[derive(Debug, Args)]

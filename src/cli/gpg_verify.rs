@@ -10,10 +10,10 @@ use super::error::{CliError, Kind};
 use super::gpg::MAX_PAYLOAD_BYTES;
 use super::output::{self, StatusSink};
 use super::settings;
-use super::verify::{Verifier, failure_hint, success_lines};
+use super::verify::{Notes, StoredNote, Verifier, failure_hint, success_lines};
 use crate::core::cms::MAX_CMS_BYTES;
 use crate::core::gitobject::{self, ObjectKind};
-use crate::core::gitsig::Severity;
+use crate::core::gitsig::{self, Severity};
 use crate::core::gpg::{self, VerifyRequest};
 use crate::core::policy::Trust;
 
@@ -100,6 +100,25 @@ fn prepare(req: &VerifyRequest) -> Result<(Vec<u8>, Vec<u8>, Verifier), CliError
     Ok((signature, payload, verifier))
 }
 
+/// The stored bundle for a signature without an embedded entry, from the repository signet runs
+/// in (git runs it there): the note on the object id the payload and signature make, in SHA-1
+/// and SHA-256 repositories alike. Outside a repository there are no notes.
+fn stored_note(payload: &[u8], signature: &[u8], verifier: &Verifier) -> StoredNote {
+    if gitsig::has_embedded_entry(signature) {
+        return StoredNote::None;
+    }
+    let Ok(id) = gitobject::predicted_id(payload, signature) else {
+        return StoredNote::None;
+    };
+    let Ok(repo) = super::verify::open_repo() else {
+        return StoredNote::None;
+    };
+    if id.len() != repo.hex_len() {
+        return StoredNote::None;
+    }
+    Notes::open(&repo, &verifier.notes_ref).note(&repo, &id)
+}
+
 /// Verify and write exactly one verdict line (plus VALIDSIG and trust on success).
 fn answer(
     signature: &[u8],
@@ -112,7 +131,8 @@ fn answer(
         Ok((ObjectKind::Commit, _)) => "commit",
         Err(_) => "data",
     };
-    let report = verifier.verify(payload, signature, None);
+    let stored = stored_note(payload, signature, verifier);
+    let report = verifier.verify(payload, signature, None, stored.as_stored());
     let mut write = |line: String| status.write_line(&line).map_err(status_error);
     match report.outcome {
         Ok((v, verdict)) => {

@@ -18,11 +18,13 @@ use super::error::{CliError, Kind};
 use super::output;
 use super::settings::Settings;
 use super::verify::{
-    Verifier, failure_hint, open_repo, repo_error, split_failure, warn_if_issuer_missing,
+    Notes, NotesIndex, StoredNote, Verifier, failure_hint, open_repo, repo_error, split_failure,
+    warn_if_issuer_missing,
 };
 use crate::adapters::fs;
 use crate::adapters::repo::{Repo, RepoError};
 use crate::core::gitobject::ObjectKind;
+use crate::core::gitsig::EvidenceSource;
 use crate::core::policy::{Policy, Trust};
 use crate::core::policy_file::{self, MAX_POLICY_BYTES, PolicyFile, Rule};
 use crate::core::signed_object;
@@ -77,6 +79,8 @@ pub struct Summary {
     pub unsigned_allowed: u64,
     /// Listed in `exempt-commits`.
     pub exempt: u64,
+    /// Verified from a stored bundle (a git note) rather than an embedded entry.
+    pub from_notes: u64,
     /// Verified objects per certificate identity.
     pub by_identity: BTreeMap<String, u64>,
     /// Sorted by walk position.
@@ -91,7 +95,7 @@ impl Summary {
 
 /// The verdict on one object.
 enum Judgement {
-    Verified { identity: String },
+    Verified { identity: String, stored: bool },
     Exempt,
     UnsignedAllowed,
     Failed(Failed),
@@ -112,6 +116,8 @@ struct Job {
     /// Empty when the object is over [`MAX_VERIFY_BYTES`] (its size is in `too_large`).
     data: Vec<u8>,
     too_large: Option<usize>,
+    /// The object's stored bundle, read by the walker (verifier threads have no repository).
+    note: StoredNote,
 }
 
 struct Done {
@@ -184,10 +190,17 @@ fn judge(verifier: &Verifier, rule: &Rule, exempt: &HashSet<String>, job: &Job) 
             });
         }
     };
-    let report = verifier.verify_with(&rule.policy, &split.payload, &split.signature, &job.id);
+    let report = verifier.verify_with(
+        &rule.policy,
+        &split.payload,
+        &split.signature,
+        &job.id,
+        job.note.as_stored(),
+    );
     match report.outcome {
         Ok((v, verdict)) if verdict.trust == Trust::Fully => Judgement::Verified {
             identity: v.identity,
+            stored: v.evidence.source == EvidenceSource::Stored,
         },
         Ok((v, verdict)) => {
             let why: Vec<String> = verdict.violations.iter().map(ToString::to_string).collect();
@@ -243,6 +256,7 @@ pub fn failure(
 pub fn run(
     repo: &Repo,
     verifier: &Verifier,
+    notes: &Notes,
     policy: &PolicyFile,
     walks: &[Walk],
     jobs: usize,
@@ -283,8 +297,9 @@ pub fn run(
             for done in done_rx.into_iter().flatten() {
                 summary.objects += 1;
                 match done.judgement {
-                    Judgement::Verified { identity } => {
+                    Judgement::Verified { identity, stored } => {
                         summary.verified += 1;
+                        summary.from_notes += u64::from(stored);
                         *summary.by_identity.entry(identity).or_default() += 1;
                     }
                     Judgement::Exempt => summary.exempt += 1,
@@ -314,7 +329,8 @@ pub fn run(
             summary
         });
 
-        let walked = feed(repo, policy, walks, &job_tx);
+        let notes = notes.index(repo);
+        let walked = feed(repo, &notes, policy, walks, &job_tx);
         drop(job_tx);
         let summary = collector
             .join()
@@ -326,6 +342,7 @@ pub fn run(
 /// The walker: every object of every walk, in order, into the job queue.
 fn feed(
     repo: &Repo,
+    notes: &NotesIndex<'_>,
     policy: &PolicyFile,
     walks: &[Walk],
     jobs: &mpsc::SyncSender<Vec<Job>>,
@@ -340,7 +357,8 @@ fn feed(
         for id in &walk.objects {
             let object = repo.read(id)?;
             seq += 1;
-            let job = Job::new(seq, index, object.id, object.kind, &object.data);
+            let note = notes.note(repo, &object.id);
+            let job = Job::new(seq, index, object.id, object.kind, &object.data, note);
             if !batcher.push(job) {
                 return Err(RepoError::Git("the verifier threads stopped".into()));
             }
@@ -356,7 +374,8 @@ fn feed(
                 return false;
             }
             seq += 1;
-            let job = Job::new(seq, index, id.to_owned(), ObjectKind::Commit, data);
+            let note = notes.note(repo, id);
+            let job = Job::new(seq, index, id.to_owned(), ObjectKind::Commit, data, note);
             stopped = !batcher.push(job);
             !stopped
         })?;
@@ -371,7 +390,14 @@ fn feed(
 }
 
 impl Job {
-    fn new(seq: u64, walk: usize, id: String, kind: ObjectKind, data: &[u8]) -> Job {
+    fn new(
+        seq: u64,
+        walk: usize,
+        id: String,
+        kind: ObjectKind,
+        data: &[u8],
+        note: StoredNote,
+    ) -> Job {
         let too_large = (data.len() > MAX_VERIFY_BYTES).then_some(data.len());
         Job {
             seq,
@@ -384,6 +410,7 @@ impl Job {
                 data.to_vec()
             },
             too_large,
+            note,
         }
     }
 }
@@ -842,7 +869,8 @@ pub fn run_history(args: &VerifyArgs, settings: &Settings) -> Result<(), CliErro
     };
     let jobs = args.jobs.map_or_else(default_jobs, usize::from);
     let started = std::time::Instant::now();
-    let mut summary = run(&repo, &verifier, &policy, &walks, jobs).map_err(repo_error)?;
+    let notes = Notes::open(&repo, &verifier.notes_ref);
+    let mut summary = run(&repo, &verifier, &notes, &policy, &walks, jobs).map_err(repo_error)?;
     let seconds = started.elapsed().as_secs_f64();
     if summary.objects == 0 && problems.is_empty() {
         if args.all {
@@ -911,6 +939,7 @@ fn print_summary(summary: &Summary, format: Format, seconds: f64) {
                 "unsigned": summary.unsigned,
                 "unsignedAllowed": summary.unsigned_allowed,
                 "exempt": summary.exempt,
+                "fromNotes": summary.from_notes,
                 "byIdentity": summary.by_identity,
                 "failures": failures,
                 "seconds": seconds,
@@ -948,6 +977,13 @@ fn print_summary(summary: &Summary, format: Format, seconds: f64) {
                 seconds,
                 rate
             ));
+            if summary.from_notes > 0 {
+                output::result_line(format_args!(
+                    "  log proof from a stored bundle (git note): {}, embedded in the signature: {}",
+                    summary.from_notes,
+                    summary.verified - summary.from_notes
+                ));
+            }
             for (identity, count) in &summary.by_identity {
                 output::result_line(format_args!("  signed by {identity}: {count}"));
             }

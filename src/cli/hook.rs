@@ -16,7 +16,7 @@ use super::error::CliError;
 use super::history::{self, NO_RULE_HINT, ObjectFailure, Walk};
 use super::output;
 use super::settings;
-use super::verify::{Verifier, open_repo, repo_error};
+use super::verify::{Notes, Verifier, open_repo, repo_error};
 use crate::adapters::repo::{Repo, RepoError};
 use crate::core::gitobject::ObjectKind;
 use crate::core::policy_file::PolicyFile;
@@ -276,10 +276,39 @@ fn pre_receive(args: HookPreReceiveArgs, stdin: impl BufRead) -> Result<ExitCode
     )?;
     let exempt = history::exempt_hidden(&repo, &policy)?;
     let mut problems = Vec::new();
+    // The notes ref holds stored bundles, not signed history: its (unsigned) notes commits are
+    // not walked, but the notes it will hold after this push are what the pushed commits
+    // without an embedded entry are verified from, and it must be a notes commit.
+    let notes_ref = verifier.notes_ref.clone();
+    let notes = match updates
+        .iter()
+        .find(|u| u.refname == notes_ref && !u.is_deletion())
+    {
+        Some(update) => {
+            let notes = Notes::at(&repo, &notes_ref, &update.new);
+            if let Some(why) = notes.error() {
+                problems.push(history::failure(
+                    &repo,
+                    &Arc::from(notes_ref.as_str()),
+                    &update.new,
+                    "bad-notes-ref",
+                    why.to_owned(),
+                    "push a notes commit (git notes, signet notes fetch) to the notes ref",
+                ));
+            }
+            notes
+        }
+        None => Notes::open(&repo, &notes_ref),
+    };
+    let updates: Vec<Update> = updates
+        .into_iter()
+        .filter(|u| u.refname != notes_ref)
+        .collect();
     let walks =
         walks_for_push(&repo, &policy, &updates, &exempt, &mut problems).map_err(repo_error)?;
     let jobs = args.jobs.map_or_else(history::default_jobs, usize::from);
-    let mut summary = history::run(&repo, &verifier, &policy, &walks, jobs).map_err(repo_error)?;
+    let mut summary =
+        history::run(&repo, &verifier, &notes, &policy, &walks, jobs).map_err(repo_error)?;
     summary.failed += problems.len() as u64;
     summary.objects += problems.len() as u64;
     problems.append(&mut summary.failures);
@@ -301,7 +330,18 @@ fn pre_receive(args: HookPreReceiveArgs, stdin: impl BufRead) -> Result<ExitCode
         return Ok(ExitCode::from(1));
     }
     if summary.objects == summary.verified {
-        output::info(format_args!("{} new objects verified", summary.objects));
+        output::info(format_args!(
+            "{} new objects verified{}",
+            summary.objects,
+            if summary.from_notes > 0 {
+                format!(
+                    " ({} from stored bundles in {notes_ref})",
+                    summary.from_notes
+                )
+            } else {
+                String::new()
+            }
+        ));
     } else {
         output::info(format_args!(
             "{} new objects passed: {} verified, {} exempt, {} unsigned (allowed by the rule)",

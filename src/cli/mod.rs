@@ -11,6 +11,7 @@ pub mod gpg_verify;
 pub mod history;
 pub mod hook;
 pub mod login;
+pub mod notes;
 pub mod output;
 pub mod settings;
 pub mod setup;
@@ -100,6 +101,9 @@ pub fn main() -> ExitCode {
         Command::Status => cache::run_status(),
         Command::Agent(args) => cache::run_agent(args),
         Command::Bundle(args) => bundle_export::run_bundle(args),
+        Command::Notes(args::NotesCommand::Fetch(args)) => notes::run_fetch(args),
+        Command::Notes(args::NotesCommand::Add(args)) => notes::run_add(args),
+        Command::Notes(args::NotesCommand::Show(args)) => notes::run_show(args),
         // The hook prints its verdict in the form pushers see (`remote: signet: ...`).
         Command::Hook(args::HookCommand::PreReceive(args)) => return hook::run_pre_receive(args),
     };

@@ -17,6 +17,8 @@ pub const DEFAULT_FULCIO_URL: &str = "https://fulcio.sigstore.dev";
 pub const DEFAULT_REKOR_URL: &str = "https://rekor.sigstore.dev";
 pub const DEFAULT_OIDC_ISSUER: &str = "https://oauth2.sigstore.dev/auth";
 pub const DEFAULT_CLIENT_ID: &str = "sigstore";
+/// Where stored bundles live unless `signet.notesRef` says otherwise.
+pub const DEFAULT_NOTES_REF: &str = "refs/notes/signet";
 pub const DEFAULT_HTTP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 /// The longest `signet.httpTimeout` accepted, in seconds.
 pub const MAX_HTTP_TIMEOUT_SECS: u64 = 600;
@@ -167,6 +169,8 @@ pub struct Settings {
     pub verify_online: bool,
     /// The credential cache (`signet.cache`).
     pub cache: CacheMode,
+    /// `signet.notesRef`: the notes ref holding stored bundles (full name).
+    pub notes_ref: String,
 }
 
 impl Default for Settings {
@@ -192,6 +196,7 @@ impl Default for Settings {
             verify_issuer: None,
             verify_online: false,
             cache: CacheMode::Auto,
+            notes_ref: DEFAULT_NOTES_REF.into(),
         }
     }
 }
@@ -299,6 +304,7 @@ const VERIFY_ISSUER_REGEXP: Key = key(
 const VERIFY_ONLINE: Key = key("verify.online", "SIGNET_VERIFY_ONLINE", false, None);
 const CACHE: Key = key("cache", "SIGNET_CACHE", false, None);
 const POLICY: Key = key("policy", "SIGNET_POLICY", false, None);
+const NOTES_REF: Key = key("notesRef", "SIGNET_NOTES_REF", false, None);
 const TIMESTAMP_URL: Key = key(
     "timestampServerURL",
     "SIGNET_TIMESTAMP_SERVER_URL",
@@ -307,7 +313,7 @@ const TIMESTAMP_URL: Key = key(
 );
 
 /// Every key signet reads, in documentation order.
-const KEYS: [&Key; 22] = [
+const KEYS: [&Key; 23] = [
     &FULCIO,
     &REKOR,
     &ISSUER,
@@ -330,6 +336,7 @@ const KEYS: [&Key; 22] = [
     &VERIFY_ONLINE,
     &CACHE,
     &POLICY,
+    &NOTES_REF,
 ];
 
 /// Every environment variable [`resolve`] reads (for callers that check the process environment
@@ -592,7 +599,34 @@ pub fn resolve(
         cache: get(&CACHE).map_or(Ok(d.cache), |f| {
             parsed(&f, str::parse, "use auto, keyring, agent or false")
         })?,
+        notes_ref: get(&NOTES_REF).map_or(Ok(d.notes_ref), |f| {
+            parsed(
+                &f,
+                parse_notes_ref,
+                "use a ref name such as refs/notes/signet (a short name goes under refs/notes/)",
+            )
+        })?,
     })
+}
+
+/// A notes ref as `git notes --ref` expands it: `refs/notes/X` as is, `notes/X` under `refs/`,
+/// anything else under `refs/notes/`; the result must be a valid ref name.
+pub fn parse_notes_ref(s: &str) -> Result<String, String> {
+    let full = if s.starts_with("refs/notes/") {
+        s.to_owned()
+    } else if s.starts_with("notes/") {
+        format!("refs/{s}")
+    } else {
+        format!("refs/notes/{s}")
+    };
+    if full.len() > "refs/notes/".len()
+        && gix::refs::FullName::try_from(full.as_str()).is_ok()
+        && !full.ends_with('/')
+    {
+        Ok(full)
+    } else {
+        Err(format!("{s:?} is not a valid notes ref name"))
+    }
 }
 
 /// A policy value: exact or regular expression, not both.

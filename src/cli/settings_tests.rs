@@ -507,3 +507,43 @@ fn unknown_signet_keys_are_reported_once() {
     );
     assert!(w[0].contains("fulcio, rekor, issuer"));
 }
+
+#[test]
+fn notes_ref_expands_like_git_notes_and_rejects_bad_names() {
+    assert_eq!(run(&[], &[]).unwrap().notes_ref, "refs/notes/signet");
+    for (value, full) in [
+        ("proofs", "refs/notes/proofs"),
+        ("notes/proofs", "refs/notes/proofs"),
+        ("refs/notes/a/b", "refs/notes/a/b"),
+    ] {
+        let s = run(&[("signet.notesRef", value)], &[]).unwrap();
+        assert_eq!(s.notes_ref, full, "{value}");
+    }
+    let s = run(
+        &[("signet.notesRef", "x")],
+        &[("SIGNET_NOTES_REF", "refs/notes/env")],
+    )
+    .unwrap();
+    assert_eq!(s.notes_ref, "refs/notes/env");
+    for bad in [
+        "",
+        "refs/notes/",
+        "a..b",
+        "has space",
+        "trailing/",
+        "x.lock",
+        "@{1}",
+    ] {
+        let e = err(&[("signet.notesRef", bad)], &[]);
+        assert!(
+            e.message.contains("signet.notesRef"),
+            "{bad:?}: {}",
+            e.message
+        );
+        assert!(
+            e.message.contains("not a valid notes ref name"),
+            "{bad:?}: {}",
+            e.message
+        );
+    }
+}

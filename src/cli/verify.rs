@@ -11,15 +11,17 @@ use super::error::{CliError, Kind};
 use super::settings::{self, Settings};
 use super::{config, output};
 use crate::adapters::http::HttpClient;
+use crate::adapters::notes::{NoteIndex, NotesRef};
 use crate::adapters::rekor::RekorClient;
 use crate::adapters::repo::{RawObject, Repo, RepoError};
 use crate::core::gitobject::ObjectKind;
+use crate::core::gitsig::EvidenceSource;
 use crate::core::gitsig::VerifiedSignature;
 use crate::core::policy::{Matcher, Policy, Trust, Verdict};
 use crate::core::signed_object::{self, SplitError};
 use crate::core::time::UnixTime;
 use crate::core::trust_root::TrustedRoot;
-use crate::flow::verify_commit::{Failure, Report, verify_signature};
+use crate::flow::verify_commit::{Failure, Report, Stored, verify_signature};
 
 /// Everything a verification runs with.
 pub struct Verifier {
@@ -27,7 +29,101 @@ pub struct Verifier {
     pub policy: Policy,
     /// Set when signatures without an embedded entry may be looked up (gitsign online mode).
     pub log: Option<RekorClient>,
+    /// The notes ref whose stored bundles stand in for missing embedded entries.
+    pub notes_ref: String,
     pub runtime: tokio::runtime::Runtime,
+}
+
+/// The stored bundle (git note) read for one object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoredNote {
+    None,
+    Bundle(Vec<u8>),
+    Unreadable(String),
+}
+
+impl StoredNote {
+    pub fn as_stored(&self) -> Stored<'_> {
+        match self {
+            Self::None => Stored::None,
+            Self::Bundle(b) => Stored::Bundle(b),
+            Self::Unreadable(why) => Stored::Unreadable(why),
+        }
+    }
+}
+
+/// The notes ref of a repository, read once per run (or at a pushed value, in the hook).
+pub struct Notes {
+    read: Result<NotesRef, String>,
+}
+
+impl Notes {
+    /// `refname` as the repository has it now.
+    pub fn open(repo: &Repo, refname: &str) -> Notes {
+        Notes {
+            read: repo.notes_ref(refname).map_err(|e| e.to_string()),
+        }
+    }
+
+    /// `refname` as if it pointed at `commit`.
+    pub fn at(repo: &Repo, refname: &str, commit: &str) -> Notes {
+        Notes {
+            read: repo.notes_at(refname, commit).map_err(|e| e.to_string()),
+        }
+    }
+
+    /// Why the notes ref cannot be read, if it cannot.
+    pub fn error(&self) -> Option<&str> {
+        self.read.as_ref().err().map(String::as_str)
+    }
+
+    /// The note for one object (a targeted lookup).
+    pub fn note(&self, repo: &Repo, id: &str) -> StoredNote {
+        match &self.read {
+            Err(why) => StoredNote::Unreadable(why.clone()),
+            Ok(notes) => match repo.note(notes, id) {
+                Ok(Some(bytes)) => StoredNote::Bundle(bytes),
+                Ok(None) => StoredNote::None,
+                Err(e) => StoredNote::Unreadable(e.to_string()),
+            },
+        }
+    }
+
+    /// Every note, for a run over many objects: a lookup per object is then a map access.
+    pub fn index(&self, repo: &Repo) -> NotesIndex<'_> {
+        NotesIndex {
+            notes: self,
+            index: match &self.read {
+                Ok(notes) => repo.note_index(notes).map_err(|e| e.to_string()),
+                Err(why) => Err(why.clone()),
+            },
+        }
+    }
+}
+
+/// [`Notes`] with every note's blob id at hand.
+pub struct NotesIndex<'a> {
+    notes: &'a Notes,
+    index: Result<NoteIndex, String>,
+}
+
+impl NotesIndex<'_> {
+    pub fn note(&self, repo: &Repo, id: &str) -> StoredNote {
+        let (Ok(notes), Ok(index)) = (&self.notes.read, &self.index) else {
+            let why = match (&self.notes.read, &self.index) {
+                (Err(why), _) | (_, Err(why)) => why.clone(),
+                _ => String::new(),
+            };
+            return StoredNote::Unreadable(why);
+        };
+        match index.get(id) {
+            None => StoredNote::None,
+            Some(blob) => match repo.note_bytes(notes, id, blob) {
+                Ok(bytes) => StoredNote::Bundle(bytes),
+                Err(e) => StoredNote::Unreadable(e.to_string()),
+            },
+        }
+    }
 }
 
 impl Verifier {
@@ -62,18 +158,26 @@ impl Verifier {
             root,
             policy,
             log,
+            notes_ref: settings.notes_ref.clone(),
             runtime: super::runtime()?,
         })
     }
 
-    /// Verify one signature over one payload.
-    pub fn verify(&self, payload: &[u8], armored: &[u8], object_id: Option<&str>) -> Report {
+    /// Verify one signature over one payload, with the object's stored bundle if it has one.
+    pub fn verify(
+        &self,
+        payload: &[u8],
+        armored: &[u8],
+        object_id: Option<&str>,
+        stored: Stored<'_>,
+    ) -> Report {
         self.runtime.block_on(verify_signature(
             payload,
             armored,
             object_id,
             &self.root,
             &self.policy,
+            stored,
             self.log.as_ref(),
         ))
     }
@@ -86,6 +190,7 @@ impl Verifier {
         payload: &[u8],
         armored: &[u8],
         object_id: &str,
+        stored: Stored<'_>,
     ) -> Report {
         let verify = verify_signature(
             payload,
@@ -93,6 +198,7 @@ impl Verifier {
             Some(object_id),
             &self.root,
             policy,
+            stored,
             self.log.as_ref(),
         );
         let mut verify = std::pin::pin!(verify);
@@ -162,7 +268,13 @@ pub fn failure_hint(f: &Failure) -> &'static str {
             "the signature was altered, or made with another key than its certificate's"
         }
         "missing-log-entry" => {
-            "this is a gitsign online-mode signature; look its entry up with --rekor-url https://rekor.sigstore.dev (or git config signet.verify.online true)"
+            "this is a gitsign online-mode signature with no stored bundle: run signet notes fetch once to keep its log proof in refs/notes/signet (or fetch that ref from the remote), or look it up each time with --rekor-url https://rekor.sigstore.dev"
+        }
+        "bad-stored-bundle" | "stored-bundle-mismatch" => {
+            "the bundle stored in the notes ref (signet.notesRef) is damaged or belongs to another commit; signet notes fetch replaces it with the log's proof"
+        }
+        "notes-unreadable" => {
+            "the notes ref (signet.notesRef, default refs/notes/signet) must be a notes commit; check it with git log refs/notes/signet"
         }
         "unknown-log" | "untrusted-ca" | "bad-sct" => {
             "the signature comes from a Sigstore instance the trusted root does not describe; pass --trusted-root (or set signet.trustedRoot / SIGNET_TRUSTED_ROOT) to that instance's trusted_root.json"
@@ -198,6 +310,15 @@ fn rules_text(verdict: &Verdict) -> String {
     verdict.rules.join(" and ")
 }
 
+/// Where the verified log entry came from, in words.
+pub fn source_text(source: EvidenceSource) -> &'static str {
+    match source {
+        EvidenceSource::Embedded => "embedded",
+        EvidenceSource::Searched => "found in the log",
+        EvidenceSource::Stored => "from the stored bundle (git note)",
+    }
+}
+
 fn evidence_text(v: &VerifiedSignature) -> String {
     let e = &v.evidence;
     let mut parts = vec!["signed entry timestamp"];
@@ -209,11 +330,7 @@ fn evidence_text(v: &VerifiedSignature) -> String {
     }
     format!(
         "log entry {} ({}: {})",
-        if e.searched {
-            "found in the log"
-        } else {
-            "embedded"
-        },
+        source_text(e.source),
         v.log_index,
         parts.join(", ")
     )
@@ -319,7 +436,7 @@ pub fn split_failure(e: &SplitError) -> (&'static str, &'static str) {
     }
 }
 
-fn verify_object(verifier: &Verifier, object: RawObject) -> Outcome {
+fn verify_object(verifier: &Verifier, repo: &Repo, notes: &Notes, object: RawObject) -> Outcome {
     let split = match signed_object::split(object.kind, &object.data) {
         Ok(s) => s,
         Err(e) => {
@@ -330,7 +447,17 @@ fn verify_object(verifier: &Verifier, object: RawObject) -> Outcome {
             };
         }
     };
-    let report = verifier.verify(&split.payload, &split.signature, Some(&object.id));
+    let stored = if crate::core::gitsig::has_embedded_entry(&split.signature) {
+        StoredNote::None
+    } else {
+        notes.note(repo, &object.id)
+    };
+    let report = verifier.verify(
+        &split.payload,
+        &split.signature,
+        Some(&object.id),
+        stored.as_stored(),
+    );
     let result = match report.outcome {
         Ok(pair) => Ok(pair),
         Err(f) => Err((f.kind().to_owned(), f.to_string(), failure_hint(&f))),
@@ -356,13 +483,14 @@ fn print_outcomes(outcomes: &[Outcome], format: Format) -> Result<(), CliError> 
                             .map(|(t, tsa)| format!(", timestamp {t} by {tsa}"))
                             .collect();
                         output::result_line(format_args!(
-                            "{what} {}: verified: signed by {} (issuer {}) at {}, {} entry {}{stamps}; {}",
+                            "{what} {}: verified: signed by {} (issuer {}) at {}, {} entry {} ({}){stamps}; {}",
                             o.object.id,
                             v.identity,
                             v.issuer.as_deref().unwrap_or("none"),
                             v.integrated_time,
                             v.log_url,
                             v.log_index,
+                            source_text(v.evidence.source),
                             rules_text(verdict)
                         ));
                     }
@@ -434,7 +562,8 @@ fn outcome_json(o: &Outcome) -> serde_json::Value {
                     "authority": tsa,
                 })).collect::<Vec<_>>(),
                 "evidence": {
-                    "searched": s.evidence.searched,
+                    "source": s.evidence.source.name(),
+                    "searched": s.evidence.source == EvidenceSource::Searched,
                     "signedEntryTimestamp": s.evidence.signed_entry_timestamp,
                     "inclusionProof": s.evidence.inclusion_proof,
                     "checkpoint": s.evidence.checkpoint,
@@ -503,9 +632,17 @@ pub fn run_verify(args: VerifyArgs) -> Result<(), CliError> {
             "an empty range verifies nothing; check the revisions",
         ));
     }
+    let notes = Notes::open(&repo, &verifier.notes_ref);
     let outcomes = ids
         .iter()
-        .map(|id| Ok(verify_object(&verifier, repo.read(id).map_err(repo_error)?)))
+        .map(|id| {
+            Ok(verify_object(
+                &verifier,
+                &repo,
+                &notes,
+                repo.read(id).map_err(repo_error)?,
+            ))
+        })
         .collect::<Result<Vec<_>, CliError>>()?;
     print_outcomes(&outcomes, args.trust.format)
 }
@@ -518,7 +655,11 @@ pub fn run_verify_tag(args: VerifyTagArgs) -> Result<(), CliError> {
     let repo = open_repo()?;
     let id = repo.tag(&args.tag).map_err(repo_error)?;
     let object = repo.read(&id).map_err(repo_error)?;
-    print_outcomes(&[verify_object(&verifier, object)], args.trust.format)
+    let notes = Notes::open(&repo, &verifier.notes_ref);
+    print_outcomes(
+        &[verify_object(&verifier, &repo, &notes, object)],
+        args.trust.format,
+    )
 }
 
 fn opt_time(t: Option<UnixTime>) -> serde_json::Value {

@@ -19,6 +19,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 
+use super::bundle::BundleError;
 use super::cms::{self, CmsError, ParsedSignature};
 use super::gitobject;
 use super::keys::{HashAlg, KeyError, sha256};
@@ -86,6 +87,12 @@ pub enum GitSigError {
     Timestamp(#[from] TimestampError),
     #[error("certificate chain at the timestamp authority's time: {0}")]
     ChainAtTimestamp(CertError),
+    #[error("the stored bundle (git note) cannot be read: {0}")]
+    StoredBundle(BundleError),
+    #[error("the stored bundle (git note) is not this signature's: {0}")]
+    StoredMismatch(String),
+    #[error("the stored bundle (git note) does not verify: {0}")]
+    InStoredBundle(Box<GitSigError>),
 }
 
 impl GitSigError {
@@ -127,6 +134,19 @@ impl GitSigError {
             Self::Sct(_) => "bad-sct",
             Self::Timestamp(_) => "bad-timestamp",
             Self::ChainAtTimestamp(_) => "certificate-not-valid-at-timestamp",
+            Self::StoredBundle(_) => "bad-stored-bundle",
+            Self::StoredMismatch(_) => "stored-bundle-mismatch",
+            // The log evidence in the note is the note's fault; the chain and the certificate
+            // at the proven time are reported as for any other evidence.
+            Self::InStoredBundle(inner) => match **inner {
+                Self::Tlog(_)
+                | Self::Body(_)
+                | Self::LogEntry(_)
+                | Self::NoMatchingLogEntry { .. }
+                | Self::BadSignature(_)
+                | Self::Timestamp(_) => "bad-stored-bundle",
+                ref other => other.kind(),
+            },
         }
     }
 }
@@ -141,11 +161,32 @@ pub struct CheckedSignature {
     pub fingerprint: String,
 }
 
+/// Where the verified log entry came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EvidenceSource {
+    /// Embedded in the signature (offline mode).
+    Embedded,
+    /// Found by searching the log (online mode, `--rekor-url`).
+    Searched,
+    /// A stored bundle kept next to the object (a git note, [`super::stored`]).
+    Stored,
+}
+
+impl EvidenceSource {
+    /// A stable name (JSON output).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Embedded => "embedded",
+            Self::Searched => "searched",
+            Self::Stored => "stored-bundle",
+        }
+    }
+}
+
 /// Which log evidence was verified.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Evidence {
-    /// Found by searching the log (online mode) rather than embedded in the signature.
-    pub searched: bool,
+    pub source: EvidenceSource,
     pub signed_entry_timestamp: bool,
     pub inclusion_proof: bool,
     pub checkpoint: bool,
@@ -271,7 +312,7 @@ fn finish(
     entry: &TlogEntry,
     logged: rekor::VerifiedEntry,
     root: &TrustedRoot,
-    searched: bool,
+    source: EvidenceSource,
 ) -> Result<VerifiedSignature, GitSigError> {
     let at = logged.integrated_time;
     let issuer = x509::verify_chain(&checked.leaf, root, at).map_err(GitSigError::Chain)?;
@@ -299,7 +340,7 @@ fn finish(
         ca: issuer.subject.clone(),
         claimed_signing_time: checked.parsed.signing_time,
         evidence: Evidence {
-            searched,
+            source,
             signed_entry_timestamp: entry.signed_entry_timestamp.is_some(),
             inclusion_proof: entry.inclusion_proof.is_some(),
             checkpoint: entry
@@ -324,7 +365,7 @@ pub fn verify_embedded(
         &checked.leaf.der,
     )?;
     let logged = rekor::verify_entry(&entry, root, ProofPolicy::VerifyIfPresent)?;
-    finish(checked, &entry, logged, root, false)
+    finish(checked, &entry, logged, root, EvidenceSource::Embedded)
 }
 
 /// The signature an entry logs when it records SHA-256(`object_id`) with this certificate.
@@ -339,38 +380,68 @@ fn online_signature(
     Some(signature)
 }
 
+/// Steps 2 and 3 for one entry that logs `signature` over `id_digest` (SHA-256 of the object
+/// id) with this certificate: the signature by the certificate's key, the entry's evidence with
+/// a checkpointed inclusion proof, then the chain at the time the log proves.
+pub(crate) fn verify_object_entry(
+    checked: &CheckedSignature,
+    entry: &TlogEntry,
+    id_digest: &[u8; 32],
+    signature: &[u8],
+    root: &TrustedRoot,
+    source: EvidenceSource,
+) -> Result<VerifiedSignature, GitSigError> {
+    checked
+        .leaf
+        .public_key
+        .verify_prehash(id_digest, signature)
+        .map_err(GitSigError::BadSignature)?;
+    let logged = rekor::verify_entry(entry, root, ProofPolicy::RequireCheckpoint)?;
+    finish(checked, entry, logged, root, source)
+}
+
+/// An entry a log search returned that verified for an online-mode signature.
+#[derive(Debug, Clone)]
+pub struct FoundEntry {
+    pub verified: VerifiedSignature,
+    pub entry: TlogEntry,
+    /// The signature the entry logs: the certificate key's, over SHA-256 of the object id.
+    pub signature: Vec<u8>,
+}
+
 /// Steps 2 and 3 for an online-mode signature, given the entries a log search returned for the
 /// certificate: the first entry that logs SHA-256(`object_id`) with this certificate and a valid
 /// signature by its key, with valid evidence, decides. `object_id` is the signed object's id
 /// (lowercase hex), the artifact gitsign logs. Entries for other objects are skipped (the
 /// search is by certificate only, then filtered: the CVE-2024-51746 fix).
-pub fn verify_searched(
+pub fn find_searched(
     checked: &CheckedSignature,
     entries: &[TlogEntry],
     object_id: &str,
     root: &TrustedRoot,
-) -> Result<VerifiedSignature, GitSigError> {
+) -> Result<FoundEntry, GitSigError> {
     let id_digest = sha256(object_id.as_bytes());
     let mut first_err = None;
     for entry in entries {
         let Some(signature) = online_signature(checked, entry, &id_digest) else {
             continue;
         };
-        let attempt = checked
-            .leaf
-            .public_key
-            .verify_prehash(&id_digest, &signature)
-            .map_err(GitSigError::BadSignature)
-            .and_then(|()| {
-                Ok(rekor::verify_entry(
-                    entry,
-                    root,
-                    ProofPolicy::RequireCheckpoint,
-                )?)
-            })
-            .and_then(|logged| finish(checked, entry, logged, root, true));
+        let attempt = verify_object_entry(
+            checked,
+            entry,
+            &id_digest,
+            &signature,
+            root,
+            EvidenceSource::Searched,
+        );
         match attempt {
-            Ok(v) => return Ok(v),
+            Ok(verified) => {
+                return Ok(FoundEntry {
+                    verified,
+                    entry: entry.clone(),
+                    signature,
+                });
+            }
             Err(e) => {
                 first_err.get_or_insert(e);
             }
@@ -380,6 +451,16 @@ pub fn verify_searched(
         object_id: object_id.to_owned(),
         candidates: entries.len(),
     }))
+}
+
+/// [`find_searched`], keeping only what verification established.
+pub fn verify_searched(
+    checked: &CheckedSignature,
+    entries: &[TlogEntry],
+    object_id: &str,
+    root: &TrustedRoot,
+) -> Result<VerifiedSignature, GitSigError> {
+    find_searched(checked, entries, object_id, root).map(|found| found.verified)
 }
 
 /// What a signature holds, read without judging it (`signet show`).
@@ -411,6 +492,15 @@ pub struct ProofFacts {
     pub root_hash: String,
     /// The checkpoint's first line (the log's origin), when there is one.
     pub checkpoint_origin: Option<String>,
+}
+
+/// Whether an armored signature embeds a log entry (false when it does not parse): a signature
+/// without one needs a stored bundle or a log search.
+pub fn has_embedded_entry(armored: &[u8]) -> bool {
+    cms::dearmor(armored)
+        .ok()
+        .and_then(|der| cms::parse(&der).ok())
+        .is_some_and(|p| p.unsigned(tle::OID_REKOR_TLE).is_some())
 }
 
 /// Read the facts of an armored signature; only malformed input fails.
@@ -459,7 +549,7 @@ pub fn facts(armored: &[u8]) -> Result<SignatureFacts, GitSigError> {
 
 #[cfg(test)]
 #[path = "gitsig_tests.rs"]
-mod tests;
+pub(crate) mod tests;
 
 #[cfg(test)]
 #[path = "vector_gen_tests.rs"]

@@ -45,7 +45,7 @@ fn gitsign_offline_commits_verify_offline_against_the_public_good_root() {
         assert_eq!(v.log_url, "https://rekor.sigstore.dev");
         assert!(v.not_before <= v.integrated_time && v.integrated_time <= v.not_after);
         assert!(v.evidence.signed_entry_timestamp, "{name}");
-        assert!(!v.evidence.searched);
+        assert_eq!(v.evidence.source, EvidenceSource::Embedded);
         assert_eq!(v.fingerprint.len(), 40);
     }
 }
@@ -119,21 +119,21 @@ fn an_entry_moved_between_gitsign_commits_fails() {
 
 // ---- signatures from the in-memory Sigstore ----
 
-const COMMIT: &[u8] = b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n\
+pub(crate) const COMMIT: &[u8] = b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n\
 author Alice <alice@example.com> 1704067200 +0000\n\
 committer Alice <alice@example.com> 1704067200 +0000\n\nsigned\n";
 
 /// An offline-mode signature with its parts, for tampering (also used by the vector generator).
-pub(super) struct Made {
-    pub(super) key: SigningKey,
-    pub(super) leaf_der: Vec<u8>,
-    pub(super) signed_attrs: Vec<u8>,
-    pub(super) signature: Vec<u8>,
-    pub(super) entry: TlogEntry,
+pub(crate) struct Made {
+    pub(crate) key: SigningKey,
+    pub(crate) leaf_der: Vec<u8>,
+    pub(crate) signed_attrs: Vec<u8>,
+    pub(crate) signature: Vec<u8>,
+    pub(crate) entry: TlogEntry,
 }
 
 /// Sign `payload` as signet's offline mode does, logged at `at`.
-pub(super) fn make(w: &World, payload: &[u8], at: i64) -> Made {
+pub(crate) fn make(w: &World, payload: &[u8], at: i64) -> Made {
     let key = p256_key();
     let leaf_der = w.issue_leaf(&spki_der(&key), T0);
     let signed_attrs = cms::signed_attributes(&sha256(payload), UnixTime(at)).unwrap();
@@ -156,7 +156,7 @@ pub(super) fn make(w: &World, payload: &[u8], at: i64) -> Made {
     }
 }
 
-fn assemble(m: &Made, entry: Option<&TlogEntry>) -> Vec<u8> {
+pub(crate) fn assemble(m: &Made, entry: Option<&TlogEntry>) -> Vec<u8> {
     let attrs: Vec<_> = entry
         .map(|e| cms::octet_string_attribute(tle::OID_REKOR_TLE, &tle::encode(e)))
         .into_iter()
@@ -188,7 +188,7 @@ fn offline_round_trip_reports_the_facts() {
     assert_eq!(
         v.evidence,
         Evidence {
-            searched: false,
+            source: EvidenceSource::Embedded,
             signed_entry_timestamp: true,
             inclusion_proof: true,
             checkpoint: true
@@ -302,7 +302,7 @@ fn online_mode_entries_are_found_by_object_id_and_certificate() {
     let good = logged(&id, &m.key, T0 + 6);
 
     let v = verify_searched(&checked, &[other_object.clone(), good.clone()], &id, &root).unwrap();
-    assert!(v.evidence.searched);
+    assert_eq!(v.evidence.source, EvidenceSource::Searched);
     assert_eq!(v.integrated_time, UnixTime(T0 + 6));
 
     assert_eq!(

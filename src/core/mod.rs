@@ -23,6 +23,7 @@ pub mod sct;
 pub mod signed_object;
 pub mod signing;
 pub mod signing_config;
+pub mod stored;
 #[cfg(test)]
 pub(crate) mod testworld;
 pub mod time;

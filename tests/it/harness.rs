@@ -6,6 +6,8 @@ use std::process::{Command, Output, Stdio};
 
 pub struct Stack {
     pub dir: tempfile::TempDir,
+    url: String,
+    issuer: String,
     running: Option<signet_teststack::Running>,
     rt: tokio::runtime::Runtime,
 }
@@ -34,8 +36,18 @@ impl Stack {
             .expect("start teststack");
         Stack {
             dir,
+            url: running.base_url.clone(),
+            issuer: running.issuer_url.clone(),
             running: Some(running),
             rt,
+        }
+    }
+
+    /// Stop the stack's servers now (its files stay until it is dropped): from here on,
+    /// anything that needs the network fails.
+    pub fn stop(&mut self) {
+        if let Some(r) = self.running.take() {
+            self.rt.block_on(r.stop()).unwrap();
         }
     }
 
@@ -48,16 +60,18 @@ impl Stack {
         self.running().login_counts()
     }
 
+    /// The stack's base URL (kept once it is stopped: requests then fail).
     pub fn url(&self) -> String {
-        self.running().base_url.clone()
+        self.url.clone()
     }
 
     pub fn issuer(&self) -> String {
-        self.running().issuer_url.clone()
+        self.issuer.clone()
     }
 
+    /// The stack's files (still there once it is stopped).
     pub fn state_dir(&self) -> PathBuf {
-        self.running().state_dir.clone()
+        self.dir.path().join("stack")
     }
 
     pub fn trusted_root(&self) -> PathBuf {

@@ -14,13 +14,13 @@ use crate::verify::{SIGNET, rev, signed_commit, write_commit};
 
 /// A bare repository with the hook installed, its policy file in `policy.toml` in the git
 /// directory (named relatively in `signet.policy`) and the stack's trusted root.
-struct Server {
+pub(crate) struct Server {
     dir: PathBuf,
 }
 
 impl Server {
     /// `git init --bare`, the hook as a symlink to the signet binary, and `policy`.
-    fn new(stack: &Stack, client: &Repo, name: &str, policy: &str) -> Server {
+    pub(crate) fn new(stack: &Stack, client: &Repo, name: &str, policy: &str) -> Server {
         let server = Server::bare(stack, client, name);
         std::os::unix::fs::symlink(SIGNET, server.dir.join("hooks/pre-receive")).unwrap();
         server.set_policy(policy);
@@ -30,23 +30,23 @@ impl Server {
     }
 
     /// A bare repository with no hook and no signet configuration.
-    fn bare(stack: &Stack, client: &Repo, name: &str) -> Server {
+    pub(crate) fn bare(stack: &Stack, client: &Repo, name: &str) -> Server {
         let dir = stack.path(name).join("server.git");
         let path = dir.to_str().unwrap();
         client.ok(&["init", "-q", "--bare", "-b", "main", path]);
         Server { dir }
     }
 
-    fn path(&self) -> &str {
+    pub(crate) fn path(&self) -> &str {
         self.dir.to_str().unwrap()
     }
 
-    fn set_policy(&self, policy: &str) {
+    pub(crate) fn set_policy(&self, policy: &str) {
         std::fs::write(self.dir.join("policy.toml"), policy).unwrap();
     }
 
     /// `git --git-dir server.git ARGS` with the client's hermetic environment.
-    fn git(&self, client: &Repo, args: &[&str]) -> Output {
+    pub(crate) fn git(&self, client: &Repo, args: &[&str]) -> Output {
         client
             .command(Path::new("git"))
             .arg("--git-dir")
@@ -56,7 +56,7 @@ impl Server {
             .unwrap()
     }
 
-    fn config(&self, args: &[&str]) {
+    pub(crate) fn config(&self, args: &[&str]) {
         // The server's own config, not the client's: `git config --file`.
         let file = self.dir.join("config");
         let mut all = vec!["config", "--file", file.to_str().unwrap()];
@@ -70,7 +70,7 @@ impl Server {
     }
 
     /// Every ref with its value, one per line.
-    fn refs(&self, client: &Repo) -> String {
+    pub(crate) fn refs(&self, client: &Repo) -> String {
         let o = self.git(
             client,
             &["for-each-ref", "--format=%(objectname) %(refname)"],
@@ -80,7 +80,7 @@ impl Server {
     }
 
     /// The value of `refname`, if the server has it.
-    fn rev(&self, client: &Repo, refname: &str) -> Option<String> {
+    pub(crate) fn rev(&self, client: &Repo, refname: &str) -> Option<String> {
         let o = self.git(client, &["rev-parse", "--verify", "-q", refname]);
         o.status
             .success()
@@ -88,13 +88,13 @@ impl Server {
     }
 
     /// Whether the object `id` is stored in the server's repository.
-    fn has(&self, client: &Repo, id: &str) -> bool {
+    pub(crate) fn has(&self, client: &Repo, id: &str) -> bool {
         self.git(client, &["cat-file", "-e", id]).status.success()
     }
 }
 
 /// The policy the stack's signer satisfies on every branch and tag.
-fn alice_policy(stack: &Stack) -> String {
+pub(crate) fn alice_policy(stack: &Stack) -> String {
     format!(
         "version = 1\n\n[[rule]]\nrefs = [\"refs/heads/**\", \"refs/tags/**\"]\n\
          identities = [\"{ALICE}\"]\nissuers = [\"{}\"]\n",
@@ -104,7 +104,7 @@ fn alice_policy(stack: &Stack) -> String {
 
 /// `git push SERVER ARGS` from the client. The pusher's own signet settings are dropped: the
 /// hook must take its trusted root from the server's config.
-fn push(client: &Repo, server: &Server, args: &[&str]) -> Output {
+pub(crate) fn push(client: &Repo, server: &Server, args: &[&str]) -> Output {
     client
         .command(Path::new("git"))
         .args(["push", server.path()])
@@ -117,7 +117,7 @@ fn push(client: &Repo, server: &Server, args: &[&str]) -> Output {
 
 /// The hook's lines as the pusher sees them, without `remote: ` and git's clear-to-end suffix.
 /// Every one starts with `signet: `.
-fn remote_lines(o: &Output) -> Vec<String> {
+pub(crate) fn remote_lines(o: &Output) -> Vec<String> {
     let err = String::from_utf8_lossy(&o.stderr);
     let lines: Vec<String> = err
         .lines()
@@ -132,7 +132,7 @@ fn remote_lines(o: &Output) -> Vec<String> {
 }
 
 /// The push succeeded and the hook said it verified `n` new objects.
-fn assert_accepted(o: &Output, n: usize) {
+pub(crate) fn assert_accepted(o: &Output, n: usize) {
     assert_eq!(o.status.code(), Some(0), "{}", show(o));
     let lines = remote_lines(o);
     let want = format!("signet: {n} new objects verified");
@@ -140,7 +140,7 @@ fn assert_accepted(o: &Output, n: usize) {
 }
 
 /// The push was refused as a whole, with `signet: push rejected: <reason>` as the summary.
-fn assert_refused(o: &Output, reason: &str) -> Vec<String> {
+pub(crate) fn assert_refused(o: &Output, reason: &str) -> Vec<String> {
     assert_eq!(o.status.code(), Some(1), "{}", show(o));
     let text = String::from_utf8_lossy(&o.stderr);
     assert!(text.contains("(pre-receive hook declined)"), "{}", show(o));
@@ -155,7 +155,7 @@ fn assert_refused(o: &Output, reason: &str) -> Vec<String> {
 }
 
 /// The push was refused because `bad` of `total` new objects failed the policy.
-fn assert_rejected(o: &Output, bad: usize, total: usize) -> Vec<String> {
+pub(crate) fn assert_rejected(o: &Output, bad: usize, total: usize) -> Vec<String> {
     let lines = assert_refused(
         o,
         &format!("{bad} of {total} new objects failed the policy"),
@@ -169,7 +169,14 @@ fn assert_rejected(o: &Output, bad: usize, total: usize) -> Vec<String> {
 }
 
 /// The `REJECTED` line for one object: `kind: message (hint: hint)`.
-fn assert_line(o: &Output, refname: &str, what: &str, id: &str, subject: &str, kind: &str) {
+pub(crate) fn assert_line(
+    o: &Output,
+    refname: &str,
+    what: &str,
+    id: &str,
+    subject: &str,
+    kind: &str,
+) {
     let head = format!("signet: REJECTED {refname} {what} {id} \"{subject}\": {kind}: ");
     let lines = remote_lines(o);
     let line = lines
@@ -185,7 +192,14 @@ fn assert_line(o: &Output, refname: &str, what: &str, id: &str, subject: &str, k
 
 /// An unsigned commit of a new file; its id.
 /// The push was refused for exactly one object, named in its `REJECTED` line.
-fn refused_one(o: &Output, refname: &str, what: &str, id: &str, subject: &str, kind: &str) {
+pub(crate) fn refused_one(
+    o: &Output,
+    refname: &str,
+    what: &str,
+    id: &str,
+    subject: &str,
+    kind: &str,
+) {
     assert_rejected(o, 1, 1);
     assert_line(o, refname, what, id, subject, kind);
 }

@@ -14,6 +14,7 @@ mod harness;
 mod hook;
 mod interop;
 mod login;
+mod notes;
 mod tsa;
 mod vectors;
 mod verify;
