@@ -17,7 +17,7 @@ use crate::core::keys::sha256;
 fn unverifiable(id: &str, e: &GitSigError) -> CliError {
     let hint = match e {
         GitSigError::MissingLogEntry => {
-            "this is a gitsign online-mode signature: its log entry is only in Rekor, so there is no offline proof to put in a bundle"
+            "this is a gitsign online-mode signature: its log entry is only in Rekor; signet notes fetch looks it up once and keeps it as a bundle, which signet notes show REV prints (docs/notes.md)"
         }
         _ => "only a signature that verifies (signet verify) can be exported",
     };

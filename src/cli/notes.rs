@@ -243,7 +243,7 @@ pub fn run_fetch(args: NotesFetchArgs) -> Result<(), CliError> {
             output::info(format_args!(
                 "notes fetch: {n} of {} objects checked, {} bundles stored so far",
                 objects.len(),
-                counts.stored + counts.replaced + batch.len()
+                counts.stored + batch.len()
             ));
         }
         counts.objects += 1;
