@@ -39,7 +39,7 @@ fn notes_error(e: NotesError) -> CliError {
             "the notes ref (signet.notesRef, default refs/notes/signet) must point at a notes commit; inspect it with git log, and set signet.notesRef to another ref or delete the broken one with git update-ref -d"
         }
         NotesError::Write { .. } => {
-            "nothing was lost: run the command again (if another process wrote notes meanwhile, the second run builds on them)"
+            "nothing was stored by this write: run the command again (if another process wrote notes meanwhile, the second run builds on them; if git cannot tell who you are, set user.name and user.email first)"
         }
         _ => "check the repository with git fsck",
     };

@@ -425,6 +425,29 @@ fn wrong_notes_are_rejected_named_and_replaced_by_fetch() {
         show(&o)
     );
     repo.ok(&["update-ref", NOTES, &saved]);
+
+    // A server refuses a push whose notes ref is not a notes commit, naming it; with the real
+    // notes the same push passes.
+    let server = Server::new(&stack, &repo, "server", &alice_policy(&stack));
+    let tree = rev(&repo, "HEAD^{tree}");
+    let o = push(
+        &repo,
+        &server,
+        &["refs/heads/main", &format!("{tree}:{NOTES}")],
+    );
+    // The online-mode commits cannot be checked against such notes either.
+    let lines = assert_rejected(&o, 3, 3);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with(&format!("signet: REJECTED {NOTES} "))
+                && l.contains(": bad-notes-ref: ")),
+        "{}",
+        show(&o)
+    );
+    assert_eq!(server.rev(&repo, NOTES), None);
+    let o = push(&repo, &server, &["refs/heads/main", NOTES]);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
 }
 
 #[test]
