@@ -57,22 +57,9 @@ for _ in $(seq 1 "$commits"); do
     git -C "$repo" commit -q --allow-empty -S -m bench
 done
 
-time_runs() { # label divisor command...
-    local label=$1 div=$2
-    shift 2
-    "$@" >/dev/null 2>"$work/err" || { echo "$me: $label failed:" >&2; cat "$work/err" >&2; exit 1; }
-    : >"$work/times"
-    for _ in $(seq 1 "$runs"); do
-        start=$(bench_now_ns)
-        "$@" >/dev/null 2>&1
-        end=$(bench_now_ns)
-        echo $(( (end - start) / 1000 )) >>"$work/times" # microseconds
-    done
-    bench_summary "$label" "$work/times" "$div"
-}
 
 printf '%-22s %6s %12s %10s %10s\n' mode runs "median ms" "min ms" "max ms"
-time_runs "ssh verify-commit" 1 git -C "$ssh_repo" verify-commit HEAD
-time_runs "signet verify-commit" 1 git -C "$repo" verify-commit HEAD
-time_runs "signet verify (each)" "$commits" \
+bench_time_runs "ssh verify-commit" 1 git -C "$ssh_repo" verify-commit HEAD
+bench_time_runs "signet verify-commit" 1 git -C "$repo" verify-commit HEAD
+bench_time_runs "signet verify (each)" "$commits" \
     sh -c 'cd "$1" && "$2" verify "$3..HEAD"' verify "$repo" "$signet" "$base"

@@ -70,6 +70,22 @@ bench_summary() {
         }'
 }
 
+# bench_time_runs LABEL DIVISOR COMMAND...: one warm-up run of COMMAND (which must succeed; its
+# stderr is shown if not), then $runs timed runs, summarised by bench_summary per DIVISOR items.
+bench_time_runs() {
+    local label=$1 div=$2 start end
+    shift 2
+    "$@" >/dev/null 2>"$work/err" || { echo "$me: $label failed:" >&2; cat "$work/err" >&2; exit 1; }
+    : >"$work/times"
+    for _ in $(seq 1 "$runs"); do
+        start=$(bench_now_ns)
+        "$@" >/dev/null 2>&1
+        end=$(bench_now_ns)
+        echo $(( (end - start) / 1000 )) >>"$work/times" # microseconds
+    done
+    bench_summary "$label" "$work/times" "$div"
+}
+
 # bench_setup SIGNET_PATH TESTSTACK_PATH: what every bench needs. Sets `signet` (an absolute
 # path) and `work` (a temporary directory, removed on exit together with the stack and the
 # credential agent, whose socket lives there), starts the stack and makes git hermetic.

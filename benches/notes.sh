@@ -48,19 +48,6 @@ for _ in $(seq 1 "$commits"); do
     git -C "$repo" commit -q --allow-empty -S -m bench
 done
 
-time_runs() { # label divisor command...
-    local label=$1 div=$2
-    shift 2
-    "$@" >/dev/null 2>"$work/err" || { echo "$me: $label failed:" >&2; cat "$work/err" >&2; exit 1; }
-    : >"$work/times"
-    for _ in $(seq 1 "$runs"); do
-        start=$(bench_now_ns)
-        "$@" >/dev/null 2>&1
-        end=$(bench_now_ns)
-        echo $(( (end - start) / 1000 )) >>"$work/times" # microseconds
-    done
-    bench_summary "$label" "$work/times" "$div"
-}
 
 fresh_fetch() { # fetch from no notes
     git -C "$1" update-ref -d refs/notes/signet 2>/dev/null || true
@@ -68,9 +55,9 @@ fresh_fetch() { # fetch from no notes
 }
 
 printf '%-22s %6s %12s %10s %10s\n' mode runs "median ms" "min ms" "max ms"
-time_runs "notes fetch (each)" "$commits" fresh_fetch "$repo" "$signet" "$base"
-time_runs "verify --rekor (each)" "$commits" \
+bench_time_runs "notes fetch (each)" "$commits" fresh_fetch "$repo" "$signet" "$base"
+bench_time_runs "verify --rekor (each)" "$commits" \
     sh -c 'cd "$1" && "$2" verify --rekor-url "$4" "$3..HEAD"' verify "$repo" "$signet" "$base" "$SIGNET_REKOR_URL"
-time_runs "verify notes (each)" "$commits" \
+bench_time_runs "verify notes (each)" "$commits" \
     sh -c 'cd "$1" && "$2" verify "$3..HEAD"' verify "$repo" "$signet" "$base"
-time_runs "verify-commit notes" 1 git -C "$repo" verify-commit HEAD
+bench_time_runs "verify-commit notes" 1 git -C "$repo" verify-commit HEAD

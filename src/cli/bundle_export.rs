@@ -31,11 +31,7 @@ fn unverifiable(id: &str, e: &GitSigError) -> CliError {
 /// `signet bundle [REV] [-o FILE]`.
 pub fn run_bundle(args: BundleArgs) -> Result<(), CliError> {
     let settings = settings::load()?;
-    let root = config::trusted_root(
-        args.trusted_root
-            .as_deref()
-            .or(settings.trusted_root.as_deref()),
-    )?;
+    let root = config::trusted_root_from(args.trusted_root.as_deref(), &settings)?;
     let repo = open_repo()?;
     let (object, split) = single_signed_object(&repo, &args.rev, "bundle")?;
     let id = &object.id;

@@ -15,6 +15,15 @@ pub const EMBEDDED_TRUSTED_ROOT: &[u8] = include_bytes!(concat!(
     "/assets/production_trusted_root.json"
 ));
 
+/// The trusted root a `--trusted-root` flag names, else the one the settings name, else the
+/// embedded public-good root.
+pub fn trusted_root_from(
+    flag: Option<&Path>,
+    settings: &super::settings::Settings,
+) -> Result<TrustedRoot, CliError> {
+    trusted_root(flag.or(settings.trusted_root.as_deref()))
+}
+
 pub fn trusted_root(path: Option<&Path>) -> Result<TrustedRoot, CliError> {
     let Some(path) = path else {
         return TrustedRoot::from_json(EMBEDDED_TRUSTED_ROOT).map_err(|e| {

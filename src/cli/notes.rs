@@ -225,11 +225,7 @@ fn rekor_client(args: &NotesFetchArgs, settings: &Settings) -> Result<RekorClien
 /// `signet notes fetch [RANGE... | --all]`.
 pub fn run_fetch(args: NotesFetchArgs) -> Result<(), CliError> {
     let settings = settings::load()?;
-    let root = config::trusted_root(
-        args.trusted_root
-            .as_deref()
-            .or(settings.trusted_root.as_deref()),
-    )?;
+    let root = config::trusted_root_from(args.trusted_root.as_deref(), &settings)?;
     let log = rekor_client(&args, &settings)?;
     let repo = open_repo()?;
     let mut notes = repo.notes_ref(&settings.notes_ref).map_err(notes_error)?;
@@ -384,11 +380,7 @@ fn read_bundle(path: &std::path::Path) -> Result<Vec<u8>, CliError> {
 /// `signet notes add REV [--bundle FILE] [--force]`.
 pub fn run_add(args: NotesAddArgs) -> Result<(), CliError> {
     let settings = settings::load()?;
-    let root = config::trusted_root(
-        args.trusted_root
-            .as_deref()
-            .or(settings.trusted_root.as_deref()),
-    )?;
+    let root = config::trusted_root_from(args.trusted_root.as_deref(), &settings)?;
     let repo = open_repo()?;
     let (object, split) = single_signed_object(&repo, &args.rev, "notes add")?;
     let (id, what) = (&object.id, kind_name(object.kind));

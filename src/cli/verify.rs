@@ -133,10 +133,8 @@ impl Verifier {
         trust: Option<&VerifyTrustArgs>,
         policy: Option<&PolicyArgs>,
     ) -> Result<Self, CliError> {
-        let root_path = trust
-            .and_then(|t| t.trusted_root.as_deref())
-            .or(settings.trusted_root.as_deref());
-        let root = config::trusted_root(root_path)?;
+        let root =
+            config::trusted_root_from(trust.and_then(|t| t.trusted_root.as_deref()), settings)?;
         let policy = policy_from(policy, settings)?;
         let rekor_url = match trust.and_then(|t| t.rekor_url.as_deref()) {
             Some(url) => Some(config::service_url("--rekor-url", url)?),

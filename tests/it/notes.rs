@@ -15,23 +15,9 @@ use crate::verify::{
     history_json, json, leaf_fingerprint, placeholders, rev, signed_commit, signet_in, split,
     stderr, stdout, verify_json, with_stdin, write_commit,
 };
+use crate::verify_gpg::online_commit;
 
 const NOTES: &str = "refs/notes/signet";
-
-/// Stage `file` and commit it signed in gitsign's online mode (nothing embedded); its id.
-fn online_commit(repo: &Repo, file: &str, message: &str) -> String {
-    repo.stage(file, message);
-    repo.ok(&[
-        "-c",
-        "signet.rekorMode=online",
-        "commit",
-        "-q",
-        "-S",
-        "-m",
-        message,
-    ]);
-    rev(repo, "HEAD")
-}
 
 fn fetch(repo: &Repo, args: &[&str]) -> Output {
     signet_in(repo, &[&["notes", "fetch"][..], args].concat())
@@ -106,7 +92,7 @@ fn online_history_verifies_offline_from_stored_bundles() {
     );
     let tip = notes_tip(&repo).expect("the notes ref exists");
     // git itself reads them as notes on those objects.
-    let listed = repo.ok(&["notes", "--ref", NOTES, "list"]);
+    let listed = git_notes(&repo, &["list"]);
     assert_eq!(listed.lines().count(), 4, "{listed}");
     for id in online.iter().chain([&tag]) {
         assert!(listed.contains(id.as_str()), "{id} in {listed}");
@@ -286,11 +272,14 @@ fn online_history_verifies_offline_from_stored_bundles() {
     assert_eq!(notes_tip(&repo), None);
 }
 
+/// `git notes --ref refs/notes/signet ARGS` (git's own notes commands, behind signet's back).
+fn git_notes(repo: &Repo, args: &[&str]) -> String {
+    repo.ok(&[&["notes", "--ref", NOTES][..], args].concat())
+}
+
 /// The note blob of `id`.
 fn note_blob(repo: &Repo, id: &str) -> String {
-    repo.ok(&["notes", "--ref", NOTES, "list", id])
-        .trim()
-        .to_owned()
+    git_notes(repo, &["list", id]).trim().to_owned()
 }
 
 #[test]
@@ -305,7 +294,7 @@ fn wrong_notes_are_rejected_named_and_replaced_by_fetch() {
 
     // A note moved from one commit to another: b's note is a's bundle.
     let blob_a = note_blob(&repo, &a);
-    repo.ok(&["notes", "--ref", NOTES, "add", "-f", "-C", &blob_a, &b]);
+    git_notes(&repo, &["add", "-f", "-C", &blob_a, &b]);
     assert_eq!(error_kind(&repo, &b), "stored-bundle-mismatch");
     let o = git_verify(&repo, "commit", &b);
     assert_eq!(o.status.code(), Some(1), "{}", show(&o));
@@ -335,16 +324,7 @@ fn wrong_notes_are_rejected_named_and_replaced_by_fetch() {
     assert_eq!(code, Some(0), "{}", show(&o));
 
     // A note that is not JSON.
-    repo.ok(&[
-        "notes",
-        "--ref",
-        NOTES,
-        "add",
-        "-f",
-        "-m",
-        "not a bundle",
-        &a,
-    ]);
+    git_notes(&repo, &["add", "-f", "-m", "not a bundle", &a]);
     assert_eq!(error_kind(&repo, &a), "bad-stored-bundle");
 
     // notes add: a bundle for another commit is refused and nothing is stored.
@@ -385,16 +365,7 @@ fn wrong_notes_are_rejected_named_and_replaced_by_fetch() {
     assert!(stderr(&o).contains("does not verify"), "{}", show(&o));
     assert_eq!(notes_tip(&repo), tip);
     // Stored behind signet's back, it fails verification.
-    repo.ok(&[
-        "notes",
-        "--ref",
-        NOTES,
-        "add",
-        "-f",
-        "-F",
-        file.to_str().unwrap(),
-        &a,
-    ]);
+    git_notes(&repo, &["add", "-f", "-F", file.to_str().unwrap(), &a]);
     assert_eq!(error_kind(&repo, &a), "bad-stored-bundle");
     // The right bundle is accepted (replacing needs --force), and then verifies.
     let good = stack.path("a.json");

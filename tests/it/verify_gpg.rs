@@ -15,7 +15,7 @@ use crate::verify::*;
 // 7. gitsign online mode
 
 /// Stage `file` and commit it signed in gitsign's online mode (nothing embedded); its id.
-fn online_commit(repo: &Repo, file: &str, message: &str) -> String {
+pub(crate) fn online_commit(repo: &Repo, file: &str, message: &str) -> String {
     repo.stage(file, "online");
     repo.ok(&[
         "-c",
