@@ -334,7 +334,6 @@ pub fn write_notes(
     if add.is_empty() {
         return Ok(());
     }
-    let layout = repo.note_layout(notes)?;
     let git_dir = repo.git_dir();
     let ident = Command::new("git")
         .arg("--git-dir")
@@ -350,6 +349,49 @@ pub fn write_notes(
         )));
     }
     let ident = String::from_utf8_lossy(&ident.stdout).trim().to_owned();
+    let stream = fast_import_stream(repo, notes, &ident, add, message)?;
+    let mut child = Command::new("git")
+        .arg("--git-dir")
+        .arg(git_dir)
+        .args(["fast-import", "--quiet"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| failed(format!("cannot run git fast-import: {e}")))?;
+    let written = child
+        .stdin
+        .take()
+        .map(|mut stdin| stdin.write_all(&stream))
+        .transpose();
+    let out = child
+        .wait_with_output()
+        .map_err(|e| failed(format!("git fast-import: {e}")))?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let first = stderr
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("no message");
+        return Err(failed(format!("git fast-import failed: {first}")));
+    }
+    written.map_err(|e| failed(format!("git fast-import: {e}")))?;
+    Ok(())
+}
+
+/// The `git fast-import` input that rewrites the notes tree of `notes` with `add` added or
+/// replaced, as one commit by `ident` (git's raw `Name <email> time tz`) on top of the commit the
+/// ref points at now: existing notes by their blob ids, entries that are not notes as they are,
+/// every note at the path [`note_path`] gives for the new count.
+pub(crate) fn fast_import_stream(
+    repo: &Repo,
+    notes: &NotesRef,
+    ident: &str,
+    add: &[(String, Vec<u8>)],
+    message: &str,
+) -> Result<Vec<u8>, NotesError> {
+    let refname = notes.refname.as_str();
+    let layout = repo.note_layout(notes)?;
     let added: HashMap<&str, &[u8]> = add
         .iter()
         .map(|(id, bytes)| (id.as_str(), bytes.as_slice()))
@@ -393,37 +435,15 @@ pub fn write_notes(
         stream.push(b'\n');
     }
     stream.extend_from_slice(b"\ndone\n");
-    let mut child = Command::new("git")
-        .arg("--git-dir")
-        .arg(git_dir)
-        .args(["fast-import", "--quiet"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| failed(format!("cannot run git fast-import: {e}")))?;
-    let written = child
-        .stdin
-        .take()
-        .map(|mut stdin| stdin.write_all(&stream))
-        .transpose();
-    let out = child
-        .wait_with_output()
-        .map_err(|e| failed(format!("git fast-import: {e}")))?;
-    if !out.status.success() {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        let first = stderr
-            .lines()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("no message");
-        return Err(failed(format!("git fast-import failed: {first}")));
-    }
-    written.map_err(|e| failed(format!("git fast-import: {e}")))?;
-    Ok(())
+    Ok(stream)
 }
 
 #[cfg(test)]
-mod tests {
+#[path = "notes_tests.rs"]
+mod tests;
+
+#[cfg(test)]
+mod fanout_tests {
     use super::note_path;
 
     #[test]
