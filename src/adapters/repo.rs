@@ -564,4 +564,4 @@ impl Repo {
 
 #[cfg(test)]
 #[path = "repo_tests.rs"]
-mod tests;
+pub(crate) mod tests;

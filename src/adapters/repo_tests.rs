@@ -7,8 +7,8 @@ use std::process::{Command, Stdio};
 
 const AUTHOR: &str = "A U Thor <author@example.com>";
 
-/// A hermetic scratch repository driven by the real `git`.
-struct Fixture {
+/// A hermetic scratch repository driven by the real `git` (also used by the notes tests).
+pub(crate) struct Fixture {
     tmp: tempfile::TempDir,
     dir: PathBuf,
     /// Seconds added to the fixed base date for the next commit.
@@ -18,7 +18,7 @@ struct Fixture {
 }
 
 impl Fixture {
-    fn new(init_args: &[&str]) -> Fixture {
+    pub(crate) fn new(init_args: &[&str]) -> Fixture {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("repo");
         std::fs::create_dir(&dir).unwrap();
@@ -35,7 +35,7 @@ impl Fixture {
         f
     }
 
-    fn command(&self, args: &[&str]) -> Command {
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
         let date = format!("{} +0000", 1_700_000_000 + self.clock.get());
         let mut cmd = Command::new("git");
         cmd.args(args)
@@ -58,7 +58,8 @@ impl Fixture {
         cmd
     }
 
-    fn run(&self, mut cmd: Command, stdin: &[u8]) -> Vec<u8> {
+    /// Run `cmd` with `stdin`, whatever its exit status.
+    pub(crate) fn output(&self, mut cmd: Command, stdin: &[u8]) -> std::process::Output {
         let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -66,20 +67,26 @@ impl Fixture {
             .spawn()
             .unwrap();
         child.stdin.take().unwrap().write_all(stdin).unwrap();
-        let out = child.wait_with_output().unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    /// Run `cmd` with `stdin`; it must succeed. Its stdout.
+    pub(crate) fn run(&self, cmd: Command, stdin: &[u8]) -> Vec<u8> {
+        let shown = format!("{cmd:?}");
+        let out = self.output(cmd, stdin);
         assert!(
             out.status.success(),
-            "{cmd:?} failed: {}",
+            "{shown} failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
         out.stdout
     }
 
-    fn git_bytes(&self, args: &[&str]) -> Vec<u8> {
+    pub(crate) fn git_bytes(&self, args: &[&str]) -> Vec<u8> {
         self.run(self.command(args), b"")
     }
 
-    fn git(&self, args: &[&str]) -> String {
+    pub(crate) fn git(&self, args: &[&str]) -> String {
         String::from_utf8(self.git_bytes(args))
             .unwrap()
             .trim_end()
@@ -87,7 +94,7 @@ impl Fixture {
     }
 
     /// Store a hand-made object and return its id.
-    fn hash_object(&self, kind: &str, data: &[u8]) -> String {
+    pub(crate) fn hash_object(&self, kind: &str, data: &[u8]) -> String {
         let out = self.run(
             self.command(&["hash-object", "-t", kind, "-w", "--stdin"]),
             data,
@@ -96,7 +103,7 @@ impl Fixture {
     }
 
     /// A commit changing one file, one second after the previous one.
-    fn commit(&self, name: &str) -> String {
+    pub(crate) fn commit(&self, name: &str) -> String {
         self.clock.set(self.clock.get() + self.step.get());
         std::fs::write(self.dir.join(name), name).unwrap();
         self.git(&["add", name]);
@@ -104,7 +111,7 @@ impl Fixture {
         self.git(&["rev-parse", "HEAD"])
     }
 
-    fn open(&self) -> Repo {
+    pub(crate) fn open(&self) -> Repo {
         Repo::open_with(&self.dir, &GitEnv::default()).unwrap()
     }
 

@@ -103,20 +103,25 @@ fn prepare(req: &VerifyRequest) -> Result<(Vec<u8>, Vec<u8>, Verifier), CliError
 /// The stored bundle for a signature without an embedded entry, from the repository signet runs
 /// in (git runs it there): the note on the object id the payload and signature make, in SHA-1
 /// and SHA-256 repositories alike. Outside a repository there are no notes.
-fn stored_note(payload: &[u8], signature: &[u8], verifier: &Verifier) -> StoredNote {
+/// Also the object id it computed, so verification does not compute it again.
+fn stored_note(
+    payload: &[u8],
+    signature: &[u8],
+    verifier: &Verifier,
+) -> (StoredNote, Option<String>) {
     if gitsig::has_embedded_entry(signature) {
-        return StoredNote::None;
+        return (StoredNote::None, None);
     }
     let Ok(id) = gitobject::predicted_id(payload, signature) else {
-        return StoredNote::None;
+        return (StoredNote::None, None);
     };
-    let Ok(repo) = super::verify::open_repo() else {
-        return StoredNote::None;
+    let note = match super::verify::open_repo() {
+        Ok(repo) if id.len() == repo.hex_len() => {
+            Notes::open(&repo, &verifier.notes_ref).note(&repo, &id)
+        }
+        _ => StoredNote::None,
     };
-    if id.len() != repo.hex_len() {
-        return StoredNote::None;
-    }
-    Notes::open(&repo, &verifier.notes_ref).note(&repo, &id)
+    (note, Some(id))
 }
 
 /// Verify and write exactly one verdict line (plus VALIDSIG and trust on success).
@@ -131,8 +136,8 @@ fn answer(
         Ok((ObjectKind::Commit, _)) => "commit",
         Err(_) => "data",
     };
-    let stored = stored_note(payload, signature, verifier);
-    let report = verifier.verify(payload, signature, None, stored.as_stored());
+    let (stored, id) = stored_note(payload, signature, verifier);
+    let report = verifier.verify(payload, signature, id.as_deref(), stored.as_stored());
     let mut write = |line: String| status.write_line(&line).map_err(status_error);
     match report.outcome {
         Ok((v, verdict)) => {

@@ -140,7 +140,7 @@ impl Fetcher<'_> {
         };
         let checked = gitsig::check_signature(&split.signature, &split.payload)
             .map_err(|e| failed(e.kind(), e))?;
-        if gitsig::has_embedded_entry(&split.signature) {
+        if checked.has_embedded_entry() {
             return Ok(Fetched::Embedded);
         }
         let mut replacing = None;
@@ -391,7 +391,7 @@ pub fn run_add(args: NotesAddArgs) -> Result<(), CliError> {
             message: format!("{what} {id}: {e}"),
             hint: Some("only a signature that verifies gets a stored bundle".into()),
         })?;
-    if gitsig::has_embedded_entry(&split.signature) {
+    if checked.has_embedded_entry() {
         return Err(CliError::usage(
             format!("{what} {id} embeds its log entry, so it needs no stored bundle"),
             "stored bundles are for gitsign online-mode signatures; signet verify checks this one offline as it is",

@@ -161,6 +161,13 @@ pub struct CheckedSignature {
     pub fingerprint: String,
 }
 
+impl CheckedSignature {
+    /// Whether the signature embeds a log entry (else it needs a stored bundle or a search).
+    pub fn has_embedded_entry(&self) -> bool {
+        self.parsed.unsigned(tle::OID_REKOR_TLE).is_some()
+    }
+}
+
 /// Where the verified log entry came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EvidenceSource {

@@ -436,10 +436,32 @@ fn fetch_reports_each_failure_and_stores_the_rest() {
     let other = write_commit(&repo, &moved);
     assert_ne!(other, good);
     repo.ok(&["update-ref", "refs/heads/other", &other]);
+    // 100 unsigned commits on another branch: a long range reports its progress on stderr.
+    let bulk: String = (0..100)
+        .map(|i| {
+            format!(
+                "commit refs/heads/bulk\ncommitter Alice <{ALICE}> 1767225600 +0000\ndata {}\n{i:03}\n\n",
+                3
+            )
+        })
+        .collect();
+    let o = with_stdin(&repo, "git", &["fast-import", "--quiet"], bulk.as_bytes());
+    assert!(o.status.success(), "{}", show(&o));
     // Rekor unreachable: each lookup fails on its own, nothing stored.
     let o = fetch(&repo, &["--all", "--rekor-url", "http://127.0.0.1:9"]);
     assert_eq!(o.status.code(), Some(1), "{}", show(&o));
-    assert!(stdout(&o).contains("2 failed"), "{}", show(&o));
+    assert!(
+        stdout(&o).contains("102 objects: 0 bundles stored")
+            && stdout(&o).contains("100 unsigned, 2 failed"),
+        "{}",
+        show(&o)
+    );
+    assert!(
+        stderr(&o).contains("notes fetch: 100 of 102 objects checked, 0 bundles stored so far"),
+        "{}",
+        show(&o)
+    );
+    assert!(!stdout(&o).contains("objects checked"), "{}", show(&o));
     assert!(stdout(&o).contains(": log-search-failed: "), "{}", show(&o));
     assert!(
         stderr(&o).contains("hint: check that Rekor"),
